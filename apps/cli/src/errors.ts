@@ -1,0 +1,72 @@
+import { readReason, SessionExpiredError } from '@breakwater/client'
+import { UsageError } from './prompt.js'
+
+/** No credentials, or they no longer work. */
+export class NotSignedIn extends Error {
+  constructor() {
+    super('Not signed in. Run: breakwater login --email <email>')
+    this.name = 'NotSignedIn'
+  }
+}
+
+const REASON_MESSAGES: Partial<Record<string, string>> = {
+  INVALID_CREDENTIALS: 'Wrong email or password.',
+  TOKEN_MISSING: 'Not signed in. Run: breakwater login --email <email>',
+  TOKEN_INVALID:
+    'The stored credentials are not valid for this server. Run: breakwater login --email <email>',
+  RATE_LIMITED: 'Too many attempts. Try again later.',
+  EMAIL_TAKEN: 'An account with this email already exists.',
+  WEAK_PASSWORD: 'The password is too weak: use 12 to 256 characters, not a common password.',
+  SESSION_NOT_FOUND: 'No such session.',
+  DB_UNAVAILABLE: 'The server cannot reach its database. Try again shortly.',
+  REFRESH_UNAVAILABLE: 'Cannot reach the server to renew the session.',
+}
+
+function networkCause(error: unknown): string | undefined {
+  // undici wraps the system error: TypeError('fetch failed') → cause { code: 'ECONNREFUSED' }.
+  let fallback: string | undefined
+  let current: unknown = error
+  for (let depth = 0; depth < 6 && current; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (
+      typeof code === 'string' &&
+      /^(E[A-Z]+|UND_ERR\w*)$/.test(code) &&
+      code !== 'ERR_PARSE_ARGS'
+    )
+      return code
+    if (current instanceof TypeError && current.message === 'fetch failed')
+      fallback = 'fetch failed'
+    current = (current as { cause?: unknown }).cause
+  }
+  return fallback
+}
+
+/**
+ * One line for the user and an exit code, for any error: never a stack trace,
+ * and never a token or password (server messages are fixed per reason; ours
+ * name no secret).
+ */
+export function describe(error: unknown, server: string): { message: string; exitCode: number } {
+  if (error instanceof UsageError) return { message: error.message, exitCode: 2 }
+  if ((error as { code?: unknown })?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
+    return { message: `${(error as Error).message}. See: breakwater --help`, exitCode: 2 }
+  }
+  if (error instanceof NotSignedIn) return { message: error.message, exitCode: 1 }
+  if (error instanceof SessionExpiredError) {
+    return {
+      message: `${error.message.replace(/\.$/, '')}: run breakwater login --email <email>`,
+      exitCode: 1,
+    }
+  }
+  const network = networkCause(error)
+  if (network)
+    return { message: `Cannot reach the Breakwater server at ${server} (${network}).`, exitCode: 1 }
+  const reason = readReason(error)
+  const known = reason ? REASON_MESSAGES[reason] : undefined
+  if (known) return { message: known, exitCode: 1 }
+  const data = (error as { data?: { httpStatus?: number } }).data
+  if (data?.httpStatus === 400)
+    return { message: `Invalid input: ${(error as Error).message}`, exitCode: 1 }
+  if (error instanceof Error && error.message) return { message: error.message, exitCode: 1 }
+  return { message: 'Unexpected error.', exitCode: 1 }
+}

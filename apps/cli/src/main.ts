@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { login, register } from './commands/login.js'
+import { logout } from './commands/logout.js'
+import { revoke, sessions } from './commands/sessions.js'
+import { whoami } from './commands/whoami.js'
+import { createContext, DEFAULT_URL, resolveServer } from './context.js'
+import { describe } from './errors.js'
+import { UsageError } from './prompt.js'
+
+const USAGE = `Usage: breakwater <command> [options]
+
+Commands:
+  register --email E [--name N]  create an account and sign in (password from stdin or a prompt)
+  login --email E                sign in (password from stdin or a prompt)
+  whoami                         print the signed-in email
+  sessions                       list your sessions
+  revoke <session-id>            end a session
+  logout                         end this session and forget its credentials
+
+Options:
+  --url URL   the server (default: $BREAKWATER_URL or ${DEFAULT_URL})
+  -h, --help  show this help
+
+Credentials live in $BREAKWATER_CONFIG_DIR (default ~/.config/breakwater), mode 0600.`
+
+/** Runs one command; resolves to the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  let server = process.env.BREAKWATER_URL ?? DEFAULT_URL
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        email: { type: 'string' },
+        name: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+    const [command, ...rest] = positionals
+    if (values.help || !command || command === 'help') {
+      out(USAGE)
+      return command || values.help ? 0 : 2
+    }
+    server = resolveServer(values.url)
+    const ctx = createContext(server, out)
+    switch (command) {
+      case 'register':
+        await register(ctx, values)
+        break
+      case 'login':
+        await login(ctx, values)
+        break
+      case 'whoami':
+        await whoami(ctx)
+        break
+      case 'sessions':
+        await sessions(ctx)
+        break
+      case 'revoke':
+        await revoke(ctx, rest[0])
+        break
+      case 'logout':
+        await logout(ctx)
+        break
+      default:
+        throw new UsageError(`Unknown command: ${command}. See: breakwater --help`)
+    }
+    return 0
+  } catch (error) {
+    const { message, exitCode } = describe(error, server)
+    process.stderr.write(`breakwater: ${message}\n`)
+    return exitCode
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2))

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+export interface Running {
+  child: ChildProcess
+  url: string
+  output: () => string
+  exited: Promise<number | null>
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'breakwater-app-'))
+}
+
+/** Runs one of the app's entry points (`main`, `keys`) from source, as `pnpm start` would from dist. */
+export function runEntry(entry: 'main' | 'keys', env: Record<string, string>, args: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src', `${entry}.ts`), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  child.stdout.on('data', (chunk) => {
+    out += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    out += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, output: () => out, exited }
+}
+
+/** Starts the server and waits until /healthz answers (bounded: 30 s). */
+export async function startApp(env: Record<string, string>): Promise<Running> {
+  const port = await freePort()
+  const run = runEntry('main', { HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const code = await Promise.race([
+      run.exited,
+      new Promise((r) => setTimeout(() => r('running'), 100)),
+    ])
+    if (code !== 'running') throw new Error(`server exited early (${code}):\n${run.output()}`)
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { ...run, url }
+    } catch {
+      // not listening yet
+    }
+  }
+  run.child.kill('SIGKILL')
+  throw new Error(`server did not start:\n${run.output()}`)
+}

@@ -1,0 +1,17 @@
+export { BreakwaterAuth, type BreakwaterAuthOptions, createBreakwaterAuth } from './auth.js'
+export type { CoordinationOptions } from './coordination/broadcast.js'
+export { type BreakwaterClientOptions, createBreakwaterClient } from './create-client.js'
+export {
+  BreakwaterClientError,
+  type BreakwaterReason,
+  type ClientReason,
+  isSessionEndReason,
+  RefreshUnavailableError,
+  readReason,
+  type SessionEndReason,
+  SessionExpiredError,
+} from './errors.js'
+export { refreshLink } from './links/refresh-link.js'
+export { memoryTokenStore } from './store/memory.js'
+export type { TokenStore } from './store/types.js'
+export type { Tokens } from './wire.js'

@@ -1,0 +1,185 @@
+import {
+  type Operation,
+  type OperationResultEnvelope,
+  type OperationResultObservable,
+  TRPCClientError,
+  type TRPCLink,
+} from '@trpc/client'
+import type { AnyRouter } from '@trpc/server'
+import { observable, type Unsubscribable } from '@trpc/server/observable'
+import type { BreakwaterAuth } from '../auth.js'
+import { readReason, SessionExpiredError } from '../errors.js'
+
+/** Calls that sign in, refresh or sign out: never refreshed around, and their results update the session. */
+const SIGN_IN = new Set(['auth.login', 'auth.register', 'auth.refresh'])
+const SIGN_OUT = 'auth.logout'
+const SIGN_OUT_ALL = 'auth.logoutAll'
+
+function dataOf(envelope: OperationResultEnvelope<unknown, unknown>): unknown {
+  const result = envelope.result as { data?: unknown }
+  return result.data
+}
+
+function asClientError(error: unknown): TRPCClientError<AnyRouter> {
+  return error instanceof TRPCClientError ? error : TRPCClientError.from(error as Error)
+}
+
+/**
+ * The refresh link: put it before your terminating HTTP link.
+ *
+ * - A call that fails with `TOKEN_EXPIRED` or `TOKEN_MISSING` waits for one
+ *   refresh and is replayed once. Calls that fail together share that
+ *   refresh (single-flight per {@link BreakwaterAuth}, like jose's remote
+ *   JWKS reload): 50 expired calls cause one `auth.refresh`, then 50 replays.
+ * - Shortly before the access token expires, the next call refreshes first.
+ * - When the refresh is refused (`REFRESH_*`, `SESSION_*`), `onSessionExpired`
+ *   runs once and every waiting call rejects with {@link SessionExpiredError};
+ *   nothing is retried. Network failures during refresh are retried with
+ *   backoff and never sign out.
+ * - Sign-in results (bearer: `tokens`; cookie: `session.accessTokenExpiresAt`)
+ *   are kept; `auth.logout` forgets the session locally whatever the server said.
+ *
+ * @example
+ * ```ts
+ * const auth = createBreakwaterAuth({ url, transport: 'bearer' })
+ * const client = createTRPCClient<AppRouter>({
+ *   links: [refreshLink(auth), httpBatchLink({ url, headers: auth.headers, fetch: auth.fetch })],
+ * })
+ * ```
+ */
+export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
+  auth: BreakwaterAuth,
+): TRPCLink<TRouter> {
+  return () =>
+    ({ op, next }) => {
+      if (op.type === 'subscription') return next(op)
+      if (SIGN_IN.has(op.path) || op.path === SIGN_OUT || op.path === SIGN_OUT_ALL) {
+        return sessionCall(auth, op, next)
+      }
+      return observable((observer) => {
+        let subscription: Unsubscribable | undefined
+        let disposed = false
+        let replayed = false
+        const fail = (error: unknown) => {
+          if (!disposed) observer.error(asClientError(error) as TRPCClientError<TRouter>)
+        }
+
+        const send = () => {
+          if (disposed) return
+          const generation = auth.generation
+          subscription = next(op).subscribe({
+            next(envelope) {
+              if (op.path === 'auth.me') auth.observeSession(dataOf(envelope))
+              observer.next(envelope)
+            },
+            complete() {
+              observer.complete()
+            },
+            error(error) {
+              const reason = readReason(error)
+              if (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_MISSING') {
+                if (!replayed && auth.canRefresh()) {
+                  replayed = true
+                  auth.refreshIfStale(generation).then(send, fail)
+                  return
+                }
+                // The session ended while this call was in flight: say so, in the typed error.
+                const ended = auth.endedError()
+                if (ended && generation !== auth.generation) return fail(ended)
+              } else if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
+                void auth.sessionEnded(reason)
+                return fail(new SessionExpiredError(reason, { cause: error }))
+              }
+              observer.error(error)
+            },
+          })
+        }
+
+        const start = () => {
+          if (disposed) return
+          if (!auth.refreshDue()) return send()
+          // Proactive: refresh first. If that fails on the network the token may still be good; try the call.
+          auth
+            .refresh()
+            .then(send, (error) => (error instanceof SessionExpiredError ? fail(error) : send()))
+        }
+
+        const ready = auth.ready()
+        if (ready) ready.then(start, fail)
+        else start()
+
+        return () => {
+          disposed = true
+          subscription?.unsubscribe()
+        }
+      })
+    }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Sign-in, refresh and sign-out calls: pass through, then update the session before the caller sees the result. */
+function sessionCall<TRouter extends AnyRouter>(
+  auth: BreakwaterAuth,
+  original: Operation,
+  next: (op: Operation) => OperationResultObservable<TRouter, unknown>,
+): OperationResultObservable<TRouter, unknown> {
+  let op = original
+  const path = op.path
+  if (auth.transport === 'bearer' && (path === 'auth.login' || path === 'auth.register')) {
+    // The bearer transport needs tokens in the result; ask for them unless the caller chose.
+    if (isPlainObject(op.input) && op.input.transport === undefined) {
+      op = { ...op, input: { ...op.input, transport: 'bearer' } }
+    }
+  }
+  const endsCurrent =
+    path === SIGN_OUT ||
+    (path === SIGN_OUT_ALL && !(isPlainObject(op.input) && op.input.keepCurrent === true))
+
+  return observable<
+    OperationResultEnvelope<unknown, TRPCClientError<TRouter>>,
+    TRPCClientError<TRouter>
+  >((observer) => {
+    let disposed = false
+    // Results wait for the store write (a CLI may exit right after login resolves).
+    let chain: Promise<unknown> = auth.ready() ?? Promise.resolve()
+    const then = (step: () => unknown) => {
+      chain = chain.then(step).catch((error) => {
+        if (!disposed) observer.error(asClientError(error) as TRPCClientError<TRouter>)
+        disposed = true
+      })
+    }
+    let subscription: Unsubscribable | undefined
+    then(() => {
+      if (disposed) return
+      subscription = next(op).subscribe({
+        next(envelope) {
+          // The caller's promise settles on this first value, so the session is updated before it.
+          then(async () => {
+            if (SIGN_IN.has(path)) await auth.signedIn(path, dataOf(envelope))
+            if (endsCurrent) await auth.signOut()
+            if (!disposed) observer.next(envelope)
+          })
+        },
+        complete() {
+          then(() => {
+            if (!disposed) observer.complete()
+          })
+        },
+        error(error) {
+          then(async () => {
+            // Signing out is the user's wish: forget the session here even if the server could not be told.
+            if (endsCurrent && path === SIGN_OUT) await auth.signOut()
+            if (!disposed) observer.error(error)
+          })
+        },
+      })
+    })
+    return () => {
+      disposed = true
+      subscription?.unsubscribe()
+    }
+  })
+}

@@ -1,0 +1,80 @@
+import { decodeAccessTokenExpiry } from '@breakwater/tokens/browser'
+import type { TokenStore } from '../store/types.js'
+import { type FetchLike, isTokens, postRefresh, RefreshRejected, type Tokens } from '../wire.js'
+import type { Transport } from './types.js'
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+function expiryOf(tokens: Tokens): number | undefined {
+  const ms = Date.parse(tokens.accessTokenExpiresAt)
+  if (!Number.isNaN(ms)) return ms
+  return decodeAccessTokenExpiry(tokens.accessToken)?.getTime()
+}
+
+/**
+ * Bearer transport (Node, CLIs, mobile): the access token goes in
+ * `Authorization`, the refresh token in the body of `auth.refresh`, and both
+ * live in a {@link TokenStore}, rotated on every refresh.
+ */
+export function bearerTransport(options: {
+  url: string
+  store: TokenStore
+  fetch: FetchLike | undefined
+}): Transport {
+  const { url, store } = options
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  let tokens: Tokens | null = null
+  let authorization: Record<string, string> = NO_HEADERS
+
+  const hold = (next: Tokens | null) => {
+    tokens = next
+    // Built once per token, not per request: headers() is on every call's path.
+    authorization = next ? { authorization: `Bearer ${next.accessToken}` } : NO_HEADERS
+  }
+
+  return {
+    kind: 'bearer',
+    fetch: options.fetch,
+    async load() {
+      const stored = await store.get()
+      hold(isTokens(stored) ? stored : null)
+      return { signedIn: tokens !== null, expiresAt: tokens ? expiryOf(tokens) : undefined }
+    },
+    canRefresh: () => tokens !== null,
+    headers(_isMutation, paths) {
+      // The refresh token travels in the body; an Authorization header there is noise.
+      if (paths.length === 1 && paths[0] === 'auth.refresh') return NO_HEADERS
+      return authorization
+    },
+    async refresh() {
+      // Another process sharing the store (a second CLI run) may have rotated
+      // the token since we read it: presenting ours again would look like theft.
+      const stored = await store.get()
+      if (isTokens(stored) && stored.refreshToken !== tokens?.refreshToken) {
+        hold(stored)
+        const expiresAt = expiryOf(stored)
+        if (expiresAt !== undefined && expiresAt > Date.now() + 1000) return { expiresAt }
+      }
+      if (!tokens) throw new RefreshRejected(401, 'REFRESH_MISSING', 'No refresh token is stored.')
+      const data = await postRefresh(fetchImpl, url, {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+      })
+      if (!isTokens(data.tokens)) throw new Error('auth.refresh answered without tokens')
+      hold(data.tokens)
+      await store.set(data.tokens)
+      return { expiresAt: expiryOf(data.tokens) }
+    },
+    async capture(data) {
+      const next = (data as { tokens?: unknown } | null)?.tokens
+      if (!isTokens(next)) return undefined
+      hold(next)
+      await store.set(next)
+      return expiryOf(next)
+    },
+    async clear() {
+      hold(null)
+      await store.clear()
+    },
+  }
+}

@@ -1,0 +1,38 @@
+import { expiryOfResult, type FetchLike, postRefresh } from '../wire.js'
+import type { Transport } from './types.js'
+
+/** The anti-CSRF proof of SPEC §5: a header no cross-site form can send without a preflight. */
+export const CSRF_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-breakwater-csrf': '1',
+})
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+/**
+ * Cookie transport (browsers): the server keeps both tokens in HttpOnly
+ * cookies, so this side never sees one. It only sends cookies along
+ * (`credentials: 'include'`), adds the CSRF header to mutations, and learns
+ * the access token's expiry from `session.accessTokenExpiresAt` in results.
+ */
+export function cookieTransport(options: { url: string; fetch: FetchLike | undefined }): Transport {
+  const base = options.fetch
+  const fetchImpl: FetchLike = (input, init) =>
+    (base ?? globalThis.fetch)(input, { ...init, credentials: 'include' })
+
+  return {
+    kind: 'cookie',
+    fetch: fetchImpl,
+    // Whether a session exists is the server's secret (HttpOnly); find out on the first call.
+    load: async () => ({ signedIn: false, expiresAt: undefined }),
+    canRefresh: () => true,
+    headers: (isMutation) => (isMutation ? (CSRF_HEADERS as Record<string, string>) : NO_HEADERS),
+    async refresh() {
+      const data = await postRefresh(fetchImpl, options.url, {
+        headers: { 'content-type': 'application/json', ...CSRF_HEADERS },
+        body: '{}',
+      })
+      return { expiresAt: expiryOfResult(data) }
+    },
+    capture: async (data) => expiryOfResult(data),
+    clear: async () => {},
+  }
+}

@@ -1,0 +1,101 @@
+export {
+  type CreateDatabaseOptions,
+  createDatabase,
+  type Database,
+  DEFAULT_DATA_DIR,
+  parsePostgresUrl,
+} from './create-database.js'
+export {
+  DatabaseError,
+  type DatabaseErrorCode,
+  DatabaseUnavailable,
+  DatabaseUrlInvalid,
+  DataDirUnwritable,
+  EmailTaken,
+  InvalidInput,
+  isUnavailableError,
+  MigrationFailed,
+  redactUrl,
+} from './errors.js'
+export { type Executor, inTransaction } from './executor.js'
+export {
+  MIGRATIONS,
+  type MigrationReport,
+  migrateToLatest,
+  migrationProvider,
+} from './migrations/index.js'
+export {
+  type AuditEvent,
+  type AuditEventType,
+  type AuditQuery,
+  appendAuditEvent,
+  listAuditEvents,
+  type NewAuditEvent,
+} from './queries/audit.js'
+export {
+  hitRateLimit,
+  peekRateLimit,
+  pruneRateLimits,
+  type RateLimit,
+  type RateLimitVerdict,
+  resetRateLimit,
+} from './queries/rate-limits.js'
+export {
+  type RotateInput,
+  type RotateResult,
+  rotateRefreshToken,
+} from './queries/refresh-tokens.js'
+export {
+  loadRecentRevocations,
+  REVOCATION_CHANNEL,
+  type RevocationEvent,
+  type RevocationReason,
+  type RevokeResult,
+} from './queries/revocations.js'
+export {
+  createSession,
+  deleteEndedSessions,
+  findSessionById,
+  findSessionByRefreshHash,
+  IP_MAX,
+  listLiveSessions,
+  type NewSession,
+  type RevokeSession,
+  type RevokeUserSessions,
+  revokeSession,
+  revokeUserSessions,
+  type Session,
+  sessionState,
+  type TouchSession,
+  touchSession,
+  USER_AGENT_MAX,
+} from './queries/sessions.js'
+export {
+  type ActivateSigningKey,
+  activateSigningKey,
+  deleteExpiredSigningKeys,
+  insertSigningKey,
+  listSigningKeys,
+  type NewSigningKey,
+  retireSigningKey,
+  type SigningKey,
+} from './queries/signing-keys.js'
+export {
+  createUser,
+  findUserByEmail,
+  findUserById,
+  type NewUser,
+  type PasswordUpdate,
+  type User,
+  updatePasswordHash,
+} from './queries/users.js'
+export type { RevocationFeed, RevocationListener, RevocationSync } from './revocation/feed.js'
+export { LISTENER_APPLICATION_NAME, type NotifyOptions } from './revocation/notify.js'
+export type { PollOptions } from './revocation/poll.js'
+export type { BreakwaterSchema } from './schema.js'
+export type * from './tables/audit-event.table.js'
+export type * from './tables/rate-limit.table.js'
+export type * from './tables/refresh-token.table.js'
+export type * from './tables/session.table.js'
+export type * from './tables/signing-key.table.js'
+export type * from './tables/user.table.js'

@@ -1,0 +1,179 @@
+import { sql } from 'kysely'
+import type { Executor } from '../executor.js'
+import { prepare } from '../statement.js'
+import { addSeconds, instant, requireNumber } from '../values.js'
+import { revokeWhere } from './revocations.js'
+import { SESSION_COLUMNS, type Session, toSession } from './sessions.js'
+
+/** Input of {@link rotateRefreshToken}. */
+export interface RotateInput {
+  /** Hash of the refresh token the client presented. */
+  readonly presentedHash: string
+  /** Hash of the successor the server minted for this call. */
+  readonly newTokenHash: string
+  /**
+   * The successor itself, sealed by the server under a key derived from the presented
+   * token (`@breakwater/tokens`). Stored so that a replay of the presented token within
+   * the grace window gets this same successor back; unreadable without that token.
+   */
+  readonly sealedSuccessor: string
+  /** SPEC §4 `REFRESH_REUSE_GRACE` (default 10 s). */
+  readonly graceSeconds: number
+  /** SPEC §4 idle timeout; a rotation moves the idle expiry to now + this (capped). */
+  readonly idleTtlSeconds: number
+  readonly now?: Date
+}
+
+/**
+ * Outcome of a rotation, decided by the database under the session row's lock:
+ * - `rotated`: the presented token was current; the successor is now current.
+ * - `grace`: the presented token was just replaced (within the grace window); answer
+ *   with `sealedSuccessor`, the successor stored by that rotation (the chain never forks).
+ * - `reused`: an older token of the chain, or the previous one after the window; the
+ *   session is now revoked (reason `reuse`) and the revocation broadcast.
+ * - `revoked` / `expired`: the session already ended (checked before reuse).
+ * - `not_found`: no session ever issued this token.
+ */
+export type RotateResult =
+  | { readonly kind: 'rotated'; readonly session: Session }
+  | { readonly kind: 'grace'; readonly session: Session; readonly sealedSuccessor: string }
+  | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
+  | { readonly kind: 'revoked'; readonly sessionId: string; readonly userId: string }
+  | { readonly kind: 'expired'; readonly sessionId: string; readonly userId: string }
+  | { readonly kind: 'not_found' }
+
+// The happy path, built with the typed builder and compiled once (see statement.ts):
+// take the row whose current token was presented, if the session is usable, make the
+// successor current, and append it to the chain.
+const ROTATE = prepare(
+  ['presentedHash', 'newTokenHash', 'sealedSuccessor', 'now', 'idleUntil'],
+  (db, p) =>
+    db
+      .with('rotated', (qb) =>
+        qb
+          .updateTable('sessions')
+          .set((eb) => ({
+            previous_token_hash: eb.ref('current_token_hash'),
+            current_token_hash: p('newTokenHash'),
+            rotated_at: p('now'),
+            successor_sealed: p('sealedSuccessor'),
+            last_used_at: p('now'),
+            idle_expires_at: sql<Date>`least(${p('idleUntil')}::timestamptz, ${eb.ref('expires_at')})`,
+          }))
+          .where('current_token_hash', '=', p<string>('presentedHash'))
+          .where('revoked_at', 'is', null)
+          .where('idle_expires_at', '>', p<Date>('now'))
+          .where('expires_at', '>', p<Date>('now'))
+          .returning(SESSION_COLUMNS),
+      )
+      .with('chained', (qb) =>
+        qb
+          .insertInto('refresh_tokens')
+          .columns(['token_hash', 'session_id', 'issued_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom('rotated')
+              .select((eb) => [
+                eb.val(p<string>('newTokenHash')).as('token_hash'),
+                'rotated.id',
+                eb.val(p<Date>('now')).as('issued_at'),
+              ]),
+          ),
+      )
+      .selectFrom('rotated')
+      .selectAll(),
+)
+
+// A lost race only sends us round once more; more rounds than this means something
+// rewrote the row in a loop, which no correct caller does.
+const MAX_ROUNDS = 8
+
+/**
+ * Rotates a refresh token (SPEC §4, rotation rules 1–3).
+ *
+ * The common case is one statement: `UPDATE sessions … WHERE current_token_hash = $1`
+ * (plus a CTE appending the successor to the chain). PostgreSQL locks the row; a
+ * concurrent rotation of the same token waits, then re-checks the `WHERE` against the
+ * committed row, no longer matches, and falls through to classification, which reads
+ * the committed state (READ COMMITTED: each statement sees what committed before it)
+ * and answers `grace` with the winner's successor. Two rotations of one token can
+ * therefore never both win, and none of them errors or revokes.
+ *
+ * Revocation for reuse is again one conditional `UPDATE` that re-checks, under the row
+ * lock, that the token is still neither current nor within the window, so a token that
+ * just became "previous" a microsecond ago is never mistaken for theft.
+ *
+ * Inside the caller's transaction it works the same, holding the row lock to the end.
+ */
+export async function rotateRefreshToken(db: Executor, input: RotateInput): Promise<RotateResult> {
+  requireNumber('graceSeconds', input.graceSeconds, 0)
+  requireNumber('idleTtlSeconds', input.idleTtlSeconds, 1)
+  const now = instant(input.now)
+  const graceCutoff = addSeconds(now, -input.graceSeconds)
+  const idleUntil = addSeconds(now, input.idleTtlSeconds)
+  const { presentedHash } = input
+
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const rotated = (
+      await db.executeQuery(
+        ROTATE.bind({
+          presentedHash,
+          newTokenHash: input.newTokenHash,
+          sealedSuccessor: input.sealedSuccessor,
+          now,
+          idleUntil,
+        }),
+      )
+    ).rows[0]
+    if (rotated) return { kind: 'rotated', session: toSession(rotated) }
+
+    // Not current (or not usable): find out what the token is, from committed state.
+    const found = await db
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .select([
+        ...SESSION_COLUMNS.map((c) => `sessions.${c}` as const),
+        'sessions.current_token_hash',
+        'sessions.previous_token_hash',
+        'sessions.rotated_at',
+        'sessions.successor_sealed',
+      ])
+      .where('refresh_tokens.token_hash', '=', presentedHash)
+      .executeTakeFirst()
+    if (!found) return { kind: 'not_found' }
+    const ids = { sessionId: found.id, userId: found.user_id }
+    if (found.revoked_at !== null) return { kind: 'revoked', ...ids }
+    if (found.idle_expires_at <= now || found.expires_at <= now) return { kind: 'expired', ...ids }
+    // Became current again between our statements: only a concurrent writer could do
+    // that; try again.
+    if (found.current_token_hash === presentedHash) continue
+    if (
+      found.previous_token_hash === presentedHash &&
+      found.rotated_at !== null &&
+      found.rotated_at >= graceCutoff
+    ) {
+      // Set together with previous_token_hash by every rotation, so never null here.
+      const sealedSuccessor = found.successor_sealed ?? ''
+      return { kind: 'grace', session: toSession(found), sealedSuccessor }
+    }
+
+    const revoked = await revokeWhere(
+      db,
+      (eb) =>
+        eb.and([
+          eb('id', '=', found.id),
+          eb('current_token_hash', '<>', presentedHash),
+          eb.or([
+            eb('previous_token_hash', 'is', null),
+            eb('previous_token_hash', '<>', presentedHash),
+            eb('rotated_at', '<', graceCutoff),
+          ]),
+        ]),
+      'reuse',
+      now,
+    )
+    if (revoked.count === 1) return { kind: 'reused', ...ids }
+    // The row changed under us (revoked by someone else, or rotated): classify again.
+  }
+  throw new Error('@breakwater/db: refresh-token rotation did not settle')
+}

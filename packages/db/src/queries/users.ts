@@ -1,0 +1,122 @@
+import { sql } from 'kysely'
+import { constraintName, EmailTaken, sqlState, translateError } from '../errors.js'
+import type { Executor } from '../executor.js'
+import type { UserRow } from '../tables/user.table.js'
+import { instant, isStorableText, isUuid } from '../values.js'
+
+/** A user as the server sees it. `passwordHash` is an argon2id PHC string. */
+export interface User {
+  readonly id: string
+  readonly email: string
+  readonly displayName: string | null
+  readonly passwordHash: string
+  readonly tokenVersion: number
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+/** Input of {@link createUser}. */
+export interface NewUser {
+  /** Defaults to `crypto.randomUUID()`. */
+  readonly id?: string
+  /** Stored as given; uniqueness and lookups ignore case. */
+  readonly email: string
+  readonly passwordHash: string
+  readonly displayName?: string | null
+  readonly now?: Date
+}
+
+/** Maps a `users` row to a {@link User}. */
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    tokenVersion: row.token_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/**
+ * Creates a user.
+ *
+ * @throws {EmailTaken} (`EMAIL_TAKEN`) when the email exists in any letter case.
+ * @throws {InvalidInput} (`DB_INVALID_INPUT`) for an over-long or unstorable value.
+ */
+export async function createUser(db: Executor, input: NewUser): Promise<User> {
+  const now = instant(input.now)
+  try {
+    const row = await db
+      .insertInto('users')
+      .values({
+        id: input.id ?? crypto.randomUUID(),
+        email: input.email,
+        password_hash: input.passwordHash,
+        display_name: input.displayName ?? null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    return toUser(row)
+  } catch (error) {
+    // The guarded driver passes constraint violations through untouched.
+    if (sqlState(error) === '23505' && constraintName(error) === 'users_email_lower_key') {
+      throw new EmailTaken({ cause: error })
+    }
+    throw translateError(error)
+  }
+}
+
+/** Finds a user by email, ignoring case. */
+export async function findUserByEmail(db: Executor, email: string): Promise<User | undefined> {
+  if (!isStorableText(email)) return undefined
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    // Same expression as the unique index, so this is an index lookup.
+    .where(sql<string>`lower(email)`, '=', sql<string>`lower(${email})`)
+    .executeTakeFirst()
+  return row && toUser(row)
+}
+
+/** Finds a user by id; an id that is not a UUID finds nothing (rather than failing). */
+export async function findUserById(db: Executor, id: string): Promise<User | undefined> {
+  if (!isUuid(id)) return undefined
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  return row && toUser(row)
+}
+
+/** Input of {@link updatePasswordHash}. */
+export interface PasswordUpdate {
+  readonly userId: string
+  readonly passwordHash: string
+  readonly now?: Date
+}
+
+/**
+ * Replaces the password hash and bumps `tokenVersion` in one statement. Ending the
+ * other sessions is the caller's next step (`revokeUserSessions` with
+ * `exceptSessionId`), in the same transaction when both must hold together.
+ *
+ * @returns the updated user, or `undefined` when there is no such user.
+ */
+export async function updatePasswordHash(
+  db: Executor,
+  input: PasswordUpdate,
+): Promise<User | undefined> {
+  if (!isUuid(input.userId)) return undefined
+  const row = await db
+    .updateTable('users')
+    .set((eb) => ({
+      password_hash: input.passwordHash,
+      token_version: eb('token_version', '+', 1),
+      updated_at: instant(input.now),
+    }))
+    .where('id', '=', input.userId)
+    .returningAll()
+    .executeTakeFirst()
+  return row && toUser(row)
+}

@@ -1,0 +1,19 @@
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely'
+
+/** `users`: one row per account. The email is unique case-insensitively (index on `lower(email)`). */
+export interface UserTable {
+  id: string
+  /** As entered (after the server's normalisation); compared with `lower()`. */
+  email: string
+  /** argon2id PHC string; never a password. */
+  password_hash: string
+  /** Bumped on every password change, so tokens minted before it can be told apart. */
+  token_version: ColumnType<number, number | undefined, number>
+  display_name: string | null
+  created_at: ColumnType<Date, Date, never>
+  updated_at: Date
+}
+
+export type UserRow = Selectable<UserTable>
+export type NewUserRow = Insertable<UserTable>
+export type UserUpdate = Updateable<UserTable>

@@ -1,0 +1,14 @@
+/**
+ * Test helpers for `@breakwater/db` and the packages built on it: real databases, no
+ * mocks. `import { forEachDialect, startTestPostgres } from '@breakwater/db/testing'`.
+ *
+ * @module
+ */
+export {
+  DIALECTS,
+  type DialectName,
+  type DialectTest,
+  forEachDialect,
+  openTestDatabase,
+} from './dialects.js'
+export { startTestPostgres, type TestPostgres } from './postgres.js'

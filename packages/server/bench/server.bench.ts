@@ -1,0 +1,183 @@
+// pnpm bench: the cost of authentication on the hot path, measured as ratios
+// from one run. The server runs in a child process so the load generator does
+// not share its event loop.
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 6)
+const CONNECTIONS = 20
+
+interface Target {
+  url: string
+  accessToken: string
+  refreshTokens: string[]
+  email: string
+  password: string
+}
+
+async function serve() {
+  const { openTestDatabase } = await import('@breakwater/db/testing')
+  const Fastify = (await import('fastify')).default
+  const {
+    breakwater,
+    breakwaterRouter,
+    mergeRouters,
+    protectedProcedure,
+    publicProcedure,
+    router,
+  } = await import('../src/index.js')
+  const database = await openTestDatabase(
+    process.env.BENCH_DIALECT === 'pglite' ? 'pglite' : 'postgres',
+  )
+  const whoami = router({
+    bench: router({
+      authed: protectedProcedure.query(({ ctx }) => ({ user: ctx.session.userId })),
+      open: publicProcedure.query(() => ({ user: 'anonymous' })),
+    }),
+  })
+  const app = Fastify({ logger: false })
+  await app.register(breakwater, {
+    database,
+    router: mergeRouters(breakwaterRouter, whoami),
+    loginIpLimit: '100000/1m',
+    loginAccountLimit: '100000/1m',
+  })
+  app.get('/bare', async () => ({ user: 'anonymous' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  const email = 'bench@example.com'
+  const password = 'a sturdy bench passphrase'
+  const reply = await fetch(`${url}/trpc/auth.register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, transport: 'bearer' }),
+  })
+  const { result } = (await reply.json()) as {
+    result: { data: { tokens: { accessToken: string } } }
+  }
+  const refreshTokens: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const login = await fetch(`${url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password, transport: 'bearer' }),
+    })
+    refreshTokens.push(
+      ((await login.json()) as { result: { data: { tokens: { refreshToken: string } } } }).result
+        .data.tokens.refreshToken,
+    )
+  }
+  process.send?.({
+    url,
+    accessToken: result.data.tokens.accessToken,
+    refreshTokens,
+    email,
+    password,
+  } satisfies Target)
+}
+
+function load(url: string, headers: Record<string, string> = {}, seconds = DURATION_S) {
+  return new Promise<autocannon.Result>((resolve, reject) => {
+    autocannon({ url, connections: CONNECTIONS, duration: seconds, headers }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    )
+  })
+}
+
+async function rotationsPerSecond(target: Target, seconds: number): Promise<number> {
+  let count = 0
+  const end = performance.now() + seconds * 1000
+  await Promise.all(
+    target.refreshTokens.map(async (initial) => {
+      let token = initial
+      while (performance.now() < end) {
+        const reply = await fetch(`${target.url}/trpc/auth.refresh`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: token }),
+        })
+        const body = (await reply.json()) as {
+          result?: { data: { tokens: { refreshToken: string } } }
+        }
+        if (!body.result) throw new Error(`refresh failed: ${reply.status}`)
+        token = body.result.data.tokens.refreshToken
+        count++
+      }
+    }),
+  )
+  return count / seconds
+}
+
+async function main() {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  })
+  const target = await new Promise<Target>((resolve) =>
+    child.once('message', (m) => resolve(m as Target)),
+  )
+  const auth = { authorization: `Bearer ${target.accessToken}` }
+  try {
+    await load(`${target.url}/trpc/bench.authed`, auth, 2) // warm-up
+    const open = await load(`${target.url}/trpc/bench.open`)
+    const authed = await load(`${target.url}/trpc/bench.authed`, auth)
+    const bare = await load(`${target.url}/bare`)
+    const rotations = await rotationsPerSecond(target, DURATION_S)
+
+    // p99 of the authenticated query while 20 logins hash passwords at once, again and again.
+    let hashing = true
+    let logins = 0
+    const loginStorm = Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (hashing) {
+          await fetch(`${target.url}/trpc/auth.login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              email: target.email,
+              password: target.password,
+              transport: 'bearer',
+            }),
+          })
+          logins++
+        }
+      }),
+    )
+    const underLogins = await load(`${target.url}/trpc/bench.authed`, auth)
+    hashing = false
+    await loginStorm
+
+    const rows = [
+      ['public tRPC query (no auth)', open],
+      ['same query, authenticated (Bearer EdDSA)', authed],
+      ['bare Fastify route', bare],
+      ['authenticated, while 20 logins hash', underLogins],
+    ] as const
+    console.log(
+      `@breakwater/server bench — ${process.env.BENCH_DIALECT === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${DURATION_S}s per run, ${CONNECTIONS} connections, one run`,
+    )
+    console.log('scenario                                      req/s     p50 ms  p99 ms  errors')
+    for (const [name, r] of rows) {
+      console.log(
+        `${name.padEnd(44)} ${r.requests.average.toFixed(0).padStart(7)}  ${String(r.latency.p50).padStart(7)}  ${String(r.latency.p99).padStart(6)}  ${r.errors + r.non2xx}`,
+      )
+    }
+    console.log(
+      `authenticated ÷ unauthenticated: ${(authed.requests.average / open.requests.average).toFixed(2)} (goal ≥ 0.90)`,
+    )
+    console.log(
+      `authenticated ÷ bare Fastify:    ${(authed.requests.average / bare.requests.average).toFixed(2)}`,
+    )
+    console.log(`refresh rotations/s (20 sessions refreshing in a loop): ${rotations.toFixed(0)}`)
+    console.log(
+      `p99 authenticated while 20 logins hash: ${underLogins.latency.p99} ms (goal < 20 ms); ${logins} logins completed meanwhile`,
+    )
+  } finally {
+    child.kill()
+  }
+}
+
+if (process.argv.includes('--serve')) await serve()
+else await main()

@@ -1,0 +1,40 @@
+import {
+  type AuditEvent,
+  appendAuditEvent,
+  type Database,
+  type NewAuditEvent,
+} from '@breakwater/db'
+
+export type { AuditEvent, NewAuditEvent }
+
+/**
+ * Stores an audit event and hands it to the `onAuditEvent` hook. An audit
+ * write never fails the request that caused it: with the database down the
+ * event goes to the hook alone.
+ */
+export async function recordAudit(
+  database: Database,
+  hook: ((event: AuditEvent) => void) | undefined,
+  event: NewAuditEvent,
+): Promise<void> {
+  let stored: AuditEvent
+  try {
+    stored = await appendAuditEvent(database.db, event)
+  } catch {
+    stored = {
+      id: '',
+      occurredAt: event.occurredAt ?? new Date(),
+      type: event.type,
+      userId: event.userId ?? null,
+      sessionId: event.sessionId ?? null,
+      ip: event.ip ?? null,
+      userAgent: event.userAgent ?? null,
+      details: event.details ?? null,
+    }
+  }
+  try {
+    hook?.(stored)
+  } catch {
+    // A failing hook is the hook's problem, not the caller's.
+  }
+}

@@ -1,0 +1,100 @@
+import { TRPCError } from '@trpc/server'
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
+
+/** The stable `data.reason` codes of SPEC §3: each tells the client its next move. */
+export type BreakwaterReason =
+  | 'TOKEN_MISSING'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_INVALID'
+  | 'SESSION_REVOKED'
+  | 'SESSION_EXPIRED'
+  | 'REFRESH_MISSING'
+  | 'REFRESH_INVALID'
+  | 'REFRESH_REUSED'
+  | 'INVALID_CREDENTIALS'
+  | 'RATE_LIMITED'
+  | 'CSRF_REJECTED'
+  | 'EMAIL_TAKEN'
+  | 'SESSION_NOT_FOUND'
+  | 'WEAK_PASSWORD'
+  | 'DB_UNAVAILABLE'
+
+const TRPC_CODE: Record<BreakwaterReason, TRPC_ERROR_CODE_KEY> = {
+  TOKEN_MISSING: 'UNAUTHORIZED',
+  TOKEN_EXPIRED: 'UNAUTHORIZED',
+  TOKEN_INVALID: 'UNAUTHORIZED',
+  SESSION_REVOKED: 'UNAUTHORIZED',
+  SESSION_EXPIRED: 'UNAUTHORIZED',
+  REFRESH_MISSING: 'UNAUTHORIZED',
+  REFRESH_INVALID: 'UNAUTHORIZED',
+  REFRESH_REUSED: 'UNAUTHORIZED',
+  INVALID_CREDENTIALS: 'UNAUTHORIZED',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  CSRF_REJECTED: 'FORBIDDEN',
+  EMAIL_TAKEN: 'CONFLICT',
+  SESSION_NOT_FOUND: 'NOT_FOUND',
+  WEAK_PASSWORD: 'BAD_REQUEST',
+  DB_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+}
+
+const MESSAGE: Record<BreakwaterReason, string> = {
+  TOKEN_MISSING: 'No access token was sent.',
+  TOKEN_EXPIRED: 'The access token has expired.',
+  TOKEN_INVALID: 'The access token is not valid.',
+  SESSION_REVOKED: 'The session has ended.',
+  SESSION_EXPIRED: 'The session has expired.',
+  REFRESH_MISSING: 'No refresh token was sent.',
+  REFRESH_INVALID: 'The refresh token is not valid.',
+  REFRESH_REUSED: 'The refresh token was already used; the session has been ended.',
+  INVALID_CREDENTIALS: 'Wrong email or password.',
+  RATE_LIMITED: 'Too many attempts. Try again later.',
+  CSRF_REJECTED: 'The request was refused: it does not come from an allowed origin.',
+  EMAIL_TAKEN: 'An account with this email already exists.',
+  SESSION_NOT_FOUND: 'No such session.',
+  WEAK_PASSWORD: 'The password is too weak.',
+  DB_UNAVAILABLE: 'Storage is unavailable. Nothing was lost; try again shortly.',
+}
+
+/**
+ * A failure with a stable reason. Thrown anywhere in the server; the error
+ * formatter turns it into the tRPC code of SPEC §3 with `data.reason`. Its
+ * message is fixed per reason (or given by the caller), never a token or input.
+ */
+export class BreakwaterError extends TRPCError {
+  readonly reason: BreakwaterReason
+  /** Seconds the client should wait, for `RATE_LIMITED`. */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    reason: BreakwaterReason,
+    options: { message?: string; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super({
+      code: TRPC_CODE[reason],
+      message: options.message ?? MESSAGE[reason],
+      cause: options.cause,
+    })
+    this.name = 'BreakwaterError'
+    this.reason = reason
+    this.retryAfter = options.retryAfter
+  }
+}
+
+/** The reason carried by an error, walking tRPC's wrapping of thrown causes. */
+export function reasonOf(error: unknown): BreakwaterReason | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (current instanceof BreakwaterError) return current.reason
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+export function breakwaterErrorOf(error: unknown): BreakwaterError | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (current instanceof BreakwaterError) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}

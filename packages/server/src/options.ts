@@ -1,0 +1,227 @@
+import type { Database } from '@breakwater/db'
+import { MAX_CLOCK_LEEWAY_SECONDS, type SigningAlgorithm, toSeconds } from '@breakwater/tokens'
+import type { AnyTRPCRouter } from '@trpc/server'
+import type { AuditEvent } from './audit.js'
+
+/** A duration: whole seconds, or a string such as `30s`, `15m`, `7d`. */
+export type Duration = number | string
+
+/** `max/window`: at most `max` events per sliding `window` (`5/15m`). */
+export type RateLimit = string | { max: number; window: Duration }
+
+/** Options of the Breakwater Fastify plugin; every one but `database` has a default. */
+export interface BreakwaterOptions {
+  /** From `createDatabase()` of `@breakwater/db`, migrated. */
+  database: Database
+  /** `iss` of access tokens. Default `breakwater`. */
+  issuer?: string
+  /** `aud` of access tokens. Default: the issuer. */
+  audience?: string
+  /** Where the tRPC router is mounted. Default `/trpc`. */
+  prefix?: string
+  /** The router to serve: Breakwater's own by default, or a team's router merged with it. */
+  router?: AnyTRPCRouter
+  accessTokenTtl?: Duration
+  refreshIdleTtl?: Duration
+  sessionMaxAge?: Duration
+  refreshReuseGrace?: Duration
+  clockLeeway?: Duration
+  /** Origins, besides the server's own, whose cookie-authenticated mutations are accepted. */
+  allowedOrigins?: readonly string[]
+  /** `auto` (default): Secure cookies unless the request is plain HTTP to a loopback host. */
+  cookieSecure?: boolean | 'auto'
+  /** Failed logins per account. Default `5/15m`. */
+  loginAccountLimit?: RateLimit
+  /** Login and register attempts per client IP. Default `30/1m`. */
+  loginIpLimit?: RateLimit
+  /** Algorithm of newly generated signing keys. Default `EdDSA`. */
+  keyAlgorithm?: SigningAlgorithm
+  /** How often signing keys are re-read from the database. Default `30s`. */
+  keyReloadInterval?: Duration
+  /** Password hashes computed at once; the rest queue. Default: cores − 1, at least 1. */
+  maxConcurrentHashes?: number
+  /** argon2id cost; OWASP's floor (m=19456 KiB, t=2, p=1) is the default and the minimum. */
+  argon2?: { memoryCost?: number; timeCost?: number; parallelism?: number }
+  /** Called with every audit event after it is stored. Must not throw. */
+  onAuditEvent?: (event: AuditEvent) => void
+}
+
+export interface NormalizedRateLimit {
+  readonly max: number
+  readonly windowSeconds: number
+}
+
+/** The options after validation: defaults filled, durations in seconds, frozen. */
+export interface ResolvedOptions {
+  readonly database: Database
+  readonly issuer: string
+  readonly audience: string
+  readonly prefix: string
+  readonly router: AnyTRPCRouter | undefined
+  readonly accessTokenTtl: number
+  readonly refreshIdleTtl: number
+  readonly sessionMaxAge: number
+  readonly refreshReuseGrace: number
+  readonly clockLeeway: number
+  readonly allowedOrigins: ReadonlySet<string>
+  readonly cookieSecure: boolean | 'auto'
+  readonly loginAccountLimit: NormalizedRateLimit
+  readonly loginIpLimit: NormalizedRateLimit
+  readonly keyAlgorithm: SigningAlgorithm
+  readonly keyReloadInterval: number
+  readonly maxConcurrentHashes: number
+  readonly argon2: {
+    readonly memoryCost: number
+    readonly timeCost: number
+    readonly parallelism: number
+  }
+  readonly onAuditEvent: ((event: AuditEvent) => void) | undefined
+}
+
+/** OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1. */
+export const ARGON2_FLOOR = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 })
+
+export const DEFAULTS = Object.freeze({
+  issuer: 'breakwater',
+  prefix: '/trpc',
+  accessTokenTtl: '15m',
+  refreshIdleTtl: '7d',
+  sessionMaxAge: '30d',
+  refreshReuseGrace: '10s',
+  clockLeeway: '5s',
+  loginAccountLimit: '5/15m',
+  loginIpLimit: '30/1m',
+  keyReloadInterval: '30s',
+})
+
+class OptionError extends TypeError {
+  constructor(message: string) {
+    super(`@breakwater/server: ${message}`)
+    this.name = 'TypeError'
+  }
+}
+
+function duration(value: Duration | undefined, fallback: string, name: string, min = 1): number {
+  let seconds: number
+  try {
+    seconds = toSeconds(value ?? fallback, name)
+  } catch (error) {
+    throw new OptionError((error as Error).message)
+  }
+  if (seconds < min) throw new OptionError(`${name} must be at least ${min}s`)
+  return seconds
+}
+
+/** Parses `5/15m` (or `{ max, window }`) into a limit. */
+export function parseRateLimit(value: RateLimit, name: string): NormalizedRateLimit {
+  if (typeof value === 'object' && value !== null) {
+    if (!Number.isInteger(value.max) || value.max < 1)
+      throw new OptionError(`${name}.max must be a whole number ≥ 1`)
+    return Object.freeze({
+      max: value.max,
+      windowSeconds: duration(value.window, '', `${name}.window`),
+    })
+  }
+  const match = typeof value === 'string' ? /^(\d{1,6})\/(.+)$/.exec(value.trim()) : null
+  if (!match || Number(match[1]) < 1) {
+    throw new OptionError(
+      `${name} must look like 5/15m (attempts per window), got ${JSON.stringify(value)}`,
+    )
+  }
+  return Object.freeze({ max: Number(match[1]), windowSeconds: duration(match[2], '', name) })
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    const url = new URL(origin)
+    if (url.origin === 'null' || !/^https?:$/.test(url.protocol)) throw new Error()
+    return url.origin
+  } catch {
+    throw new OptionError(`allowedOrigins: ${JSON.stringify(origin)} is not an http(s) origin`)
+  }
+}
+
+/**
+ * Validates the plugin options once, at registration, and freezes the result.
+ * Every message names the option and starts with `@breakwater/server:`.
+ */
+export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new OptionError('options are required')
+  const database = options.database
+  if (typeof database !== 'object' || database === null || !('db' in database)) {
+    throw new OptionError('database must be the object createDatabase() returns')
+  }
+  const issuer = options.issuer ?? DEFAULTS.issuer
+  if (typeof issuer !== 'string' || issuer.length === 0)
+    throw new OptionError('issuer must be a non-empty string')
+  const audience = options.audience ?? issuer
+  if (typeof audience !== 'string' || audience.length === 0)
+    throw new OptionError('audience must be a non-empty string')
+  const prefix = options.prefix ?? DEFAULTS.prefix
+  if (typeof prefix !== 'string' || !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(prefix)) {
+    throw new OptionError(`prefix must be a path such as /trpc, got ${JSON.stringify(prefix)}`)
+  }
+  const clockLeeway = duration(options.clockLeeway, DEFAULTS.clockLeeway, 'clockLeeway', 0)
+  if (clockLeeway > MAX_CLOCK_LEEWAY_SECONDS)
+    throw new OptionError(`clockLeeway must be at most ${MAX_CLOCK_LEEWAY_SECONDS}s`)
+  const accessTokenTtl = duration(options.accessTokenTtl, DEFAULTS.accessTokenTtl, 'accessTokenTtl')
+  const refreshIdleTtl = duration(options.refreshIdleTtl, DEFAULTS.refreshIdleTtl, 'refreshIdleTtl')
+  const sessionMaxAge = duration(options.sessionMaxAge, DEFAULTS.sessionMaxAge, 'sessionMaxAge')
+  const refreshReuseGrace = duration(
+    options.refreshReuseGrace,
+    DEFAULTS.refreshReuseGrace,
+    'refreshReuseGrace',
+    0,
+  )
+  if (refreshIdleTtl <= accessTokenTtl)
+    throw new OptionError('refreshIdleTtl must be longer than accessTokenTtl')
+  if (sessionMaxAge < refreshIdleTtl)
+    throw new OptionError('sessionMaxAge must be at least refreshIdleTtl')
+  const cookieSecure = options.cookieSecure ?? 'auto'
+  if (cookieSecure !== 'auto' && typeof cookieSecure !== 'boolean')
+    throw new OptionError('cookieSecure must be true, false or "auto"')
+  const keyAlgorithm = options.keyAlgorithm ?? 'EdDSA'
+  if (keyAlgorithm !== 'EdDSA' && keyAlgorithm !== 'ES256')
+    throw new OptionError('keyAlgorithm must be EdDSA or ES256')
+  const maxConcurrentHashes = options.maxConcurrentHashes ?? 1
+  if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) {
+    throw new OptionError('maxConcurrentHashes must be a whole number ≥ 1')
+  }
+  const argon2 = { ...ARGON2_FLOOR, ...options.argon2 }
+  for (const [name, floor] of Object.entries(ARGON2_FLOOR)) {
+    const value = argon2[name as keyof typeof argon2]
+    if (!Number.isInteger(value) || value < floor)
+      throw new OptionError(`argon2.${name} must be ≥ ${floor} (OWASP)`)
+  }
+  if (options.onAuditEvent !== undefined && typeof options.onAuditEvent !== 'function') {
+    throw new OptionError('onAuditEvent must be a function')
+  }
+  return Object.freeze({
+    database,
+    issuer,
+    audience,
+    prefix,
+    router: options.router,
+    accessTokenTtl,
+    refreshIdleTtl,
+    sessionMaxAge,
+    refreshReuseGrace,
+    clockLeeway,
+    allowedOrigins: new Set((options.allowedOrigins ?? []).map(normalizeOrigin)),
+    cookieSecure,
+    loginAccountLimit: parseRateLimit(
+      options.loginAccountLimit ?? DEFAULTS.loginAccountLimit,
+      'loginAccountLimit',
+    ),
+    loginIpLimit: parseRateLimit(options.loginIpLimit ?? DEFAULTS.loginIpLimit, 'loginIpLimit'),
+    keyAlgorithm,
+    keyReloadInterval: duration(
+      options.keyReloadInterval,
+      DEFAULTS.keyReloadInterval,
+      'keyReloadInterval',
+    ),
+    maxConcurrentHashes,
+    argon2: Object.freeze(argon2),
+    onAuditEvent: options.onAuditEvent,
+  })
+}

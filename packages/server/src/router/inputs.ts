@@ -1,0 +1,41 @@
+import { z } from 'zod'
+
+// Bounds far above any real value and far below anything that could cost us:
+// strength rules (12–256 code points) are applied after these, with their own reason.
+const MAX_PASSWORD_INPUT = 1024
+const MAX_EMAIL = 254
+
+/** Trims, lower-cases the domain (the local part is the mailbox owner's to define), checks the shape. */
+export function normalizeEmail(raw: string): string {
+  const trimmed = raw.trim()
+  const at = trimmed.lastIndexOf('@')
+  return `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`
+}
+
+export const email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(MAX_EMAIL)
+  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'Invalid email address.')
+  .transform(normalizeEmail)
+
+export const password = z.string().min(1).max(MAX_PASSWORD_INPUT)
+
+export const transport = z.enum(['cookie', 'bearer']).default('cookie')
+
+export const credentials = z.object({ email, password, transport })
+
+export const registration = credentials.extend({
+  displayName: z.string().trim().min(1).max(100).optional(),
+})
+
+export const refreshInput = z.object({ refreshToken: z.string().max(512).optional() }).optional()
+
+export const logoutInput = z.object({ refreshToken: z.string().max(512).optional() }).optional()
+
+export const logoutAllInput = z.object({ keepCurrent: z.boolean().optional() }).optional()
+
+export const changePasswordInput = z.object({ currentPassword: password, newPassword: password })
+
+export const sessionIdInput = z.object({ sessionId: z.string().min(1).max(128) })

@@ -1,0 +1,105 @@
+import type { Database, Session, User } from '@breakwater/db'
+import {
+  type AccessTokenClaims,
+  type AccessTokenSigner,
+  type AccessTokenVerifier,
+  createAccessTokenSigner,
+  createAccessTokenVerifier,
+} from '@breakwater/tokens'
+import { type NewAuditEvent, recordAudit } from './audit.js'
+import { createPasswordHasher, type PasswordHasher } from './guard/password.js'
+import { RevocationSet } from './guard/revocation.js'
+import { Keyring } from './keys/keyring.js'
+import type { ResolvedOptions } from './options.js'
+
+/** Verified tokens kept so a repeat call skips the signature check (bounded; entries die with the token). */
+const VERIFIED_CACHE_SIZE = 10_000
+
+/** Everything one registration of the plugin holds, built once at start. */
+export interface Runtime {
+  readonly options: ResolvedOptions
+  readonly database: Database
+  readonly keyring: Keyring
+  readonly signer: AccessTokenSigner
+  readonly verifier: AccessTokenVerifier
+  readonly revocations: RevocationSet
+  readonly passwords: PasswordHasher
+  /** The last user and session row seen per session, to answer `auth.me` while storage is down. */
+  readonly recentSessions: BoundedMap<string, { user: User; session: Session }>
+  /** Verifies an access token, from the cache of recently verified tokens when it can. */
+  verifyAccessToken(token: string): AccessTokenClaims
+  audit(event: NewAuditEvent): Promise<void>
+  close(): void
+}
+
+/**
+ * How long a retired key and a revoked session must be remembered: until no
+ * access token that depends on them can still be accepted.
+ */
+export function rememberSeconds(options: ResolvedOptions): number {
+  return options.accessTokenTtl + options.clockLeeway + options.keyReloadInterval
+}
+
+/** A Map that forgets its oldest entry past `limit` (a Map iterates in insertion order). */
+export class BoundedMap<K, V> extends Map<K, V> {
+  readonly #limit: number
+
+  constructor(limit: number) {
+    super()
+    this.#limit = limit
+  }
+
+  override set(key: K, value: V): this {
+    this.delete(key)
+    if (this.size >= this.#limit) this.delete(this.keys().next().value as K)
+    return super.set(key, value)
+  }
+}
+
+export async function createRuntime(options: ResolvedOptions): Promise<Runtime> {
+  const database = options.database
+  const keyring = await Keyring.open({
+    database,
+    alg: options.keyAlgorithm,
+    retireAfterSeconds: rememberSeconds(options),
+    reloadIntervalSeconds: options.keyReloadInterval,
+  })
+  const revocations = new RevocationSet(rememberSeconds(options))
+  await revocations.start(database)
+  const passwords = await createPasswordHasher(options)
+  const tokenOptions = { issuer: options.issuer, audience: options.audience, keys: keyring }
+  const signer = createAccessTokenSigner({ ...tokenOptions, ttl: options.accessTokenTtl })
+  const verifier = createAccessTokenVerifier({ ...tokenOptions, clockLeeway: options.clockLeeway })
+
+  const verified = new BoundedMap<string, AccessTokenClaims>(VERIFIED_CACHE_SIZE)
+  function verifyAccessToken(token: string): AccessTokenClaims {
+    const cached = verified.get(token)
+    if (cached && cached.exp + options.clockLeeway > Date.now() / 1000) return cached
+    const claims = verifier.verify(token)
+    verified.set(token, claims)
+    return claims
+  }
+  const recentSessions = new BoundedMap<string, { user: User; session: Session }>(
+    VERIFIED_CACHE_SIZE,
+  )
+
+  return Object.freeze({
+    options,
+    database,
+    keyring,
+    signer,
+    verifier,
+    revocations,
+    passwords,
+    recentSessions,
+    verifyAccessToken,
+    audit: (event: NewAuditEvent) => recordAudit(database, options.onAuditEvent, event),
+    close() {
+      keyring.close()
+      revocations.stop()
+      passwords.close()
+      verified.clear()
+      recentSessions.clear()
+    },
+  })
+}
