@@ -80,6 +80,12 @@ t.test('the app: health, every secret kept out of the logs, restart keeps sessio
 
   // SIGTERM with requests in flight: password hashes queue one at a time, so
   // ten logins take a few hundred ms; the signal lands while most wait.
+  const received = () =>
+    app
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"incoming request"') && l.includes('/trpc/auth.login')).length
+  const before = received()
   let signalledAt = Number.POSITIVE_INFINITY
   const inFlight = Array.from({ length: 10 }, async () => {
     const reply = await call(app.url, 'auth.login', {
@@ -89,7 +95,10 @@ t.test('the app: health, every secret kept out of the logs, restart keeps sessio
     })
     return { status: reply.status, afterSignal: performance.now() > signalledAt }
   })
-  await new Promise((resolve) => setTimeout(resolve, 80))
+  // Signal only once the server has received all ten (it logs each request as it
+  // arrives), so every one of them is in flight, none still connecting.
+  for (let i = 0; i < 200 && received() - before < 10; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10))
   signalledAt = performance.now()
   app.child.kill('SIGTERM')
   const answers = await Promise.all(inFlight)

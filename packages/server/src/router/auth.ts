@@ -23,6 +23,7 @@ import {
   sealSuccessor,
   TokenError,
 } from '@breakwater/tokens'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { BreakwaterError } from '../errors.js'
 import { readAccessToken } from '../guard/authenticate.js'
 import { acceptPassword } from '../guard/password-policy.js'
@@ -44,23 +45,33 @@ import {
   refreshInput,
   registration,
 } from './inputs.js'
-import { clientInfo, issueTokens } from './issue.js'
+import { clientInfo, issueTokens, type Transport } from './issue.js'
 import { sessionView, userView } from './views.js'
 
-function newSession(
-  runtime: Runtime,
-  userId: string,
-  refreshToken: string,
-  client: ReturnType<typeof clientInfo>,
+/** Opens a session for a user who just proved who they are, and hands over its tokens. */
+async function signIn(
+  ctx: { runtime: Runtime; req: FastifyRequest; res: FastifyReply },
+  user: User,
+  transport: Transport,
+  auditType: 'user.registered' | 'login.succeeded',
 ) {
-  return createSession(runtime.database.db, {
-    userId,
+  const { runtime, req, res } = ctx
+  const client = clientInfo(req)
+  const refreshToken = mintRefreshToken()
+  const session = await createSession(runtime.database.db, {
+    userId: user.id,
     refreshTokenHash: hashRefreshToken(refreshToken),
     idleTtlSeconds: runtime.options.refreshIdleTtl,
     maxAgeSeconds: runtime.options.sessionMaxAge,
     userAgent: client.userAgent,
     ip: client.ip,
   })
+  runtime.recentSessions.set(session.id, { user, session })
+  await runtime.audit({ type: auditType, userId: user.id, sessionId: session.id, ...client })
+  return {
+    user: userView(user),
+    ...(await issueTokens(runtime, req, res, session, refreshToken, transport)),
+  }
 }
 
 async function endSessions(
@@ -85,13 +96,13 @@ async function endSessions(
 
 export const authRouter = router({
   register: publicProcedure.input(registration).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
+    const { runtime, req } = ctx
     if (input.transport === 'cookie') assertNotCrossSite(req, runtime.options)
     const client = clientInfo(req)
     await limitAttemptsFromIp(runtime, client.ip)
     const password = acceptPassword(input.password)
     const passwordHash = await runtime.passwords.hash(password)
-    let user: Awaited<ReturnType<typeof createUser>>
+    let user: User
     try {
       user = await createUser(runtime.database.db, {
         email: input.email,
@@ -103,23 +114,11 @@ export const authRouter = router({
         throw new BreakwaterError('EMAIL_TAKEN')
       throw error
     }
-    const refreshToken = mintRefreshToken()
-    const session = await newSession(runtime, user.id, refreshToken, client)
-    runtime.recentSessions.set(session.id, { user, session })
-    await runtime.audit({
-      type: 'user.registered',
-      userId: user.id,
-      sessionId: session.id,
-      ...client,
-    })
-    return {
-      user: userView(user),
-      ...(await issueTokens(runtime, req, res, session, refreshToken, input.transport)),
-    }
+    return signIn(ctx, user, input.transport, 'user.registered')
   }),
 
   login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
+    const { runtime, req } = ctx
     if (input.transport === 'cookie') assertNotCrossSite(req, runtime.options)
     const client = clientInfo(req)
     await limitAttemptsFromIp(runtime, client.ip)
@@ -140,19 +139,7 @@ export const authRouter = router({
       throw new BreakwaterError('INVALID_CREDENTIALS')
     }
     await clearAccountFailures(runtime, input.email)
-    const refreshToken = mintRefreshToken()
-    const session = await newSession(runtime, user.id, refreshToken, client)
-    runtime.recentSessions.set(session.id, { user, session })
-    await runtime.audit({
-      type: 'login.succeeded',
-      userId: user.id,
-      sessionId: session.id,
-      ...client,
-    })
-    return {
-      user: userView(user),
-      ...(await issueTokens(runtime, req, res, session, refreshToken, input.transport)),
-    }
+    return signIn(ctx, user, input.transport, 'login.succeeded')
   }),
 
   refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
