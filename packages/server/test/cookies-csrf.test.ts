@@ -94,6 +94,22 @@ t.test('cookies and CSRF (SPEC §5)', async (t) => {
       t.equal(noHeaderRefresh.reason, 'CSRF_REJECTED')
       const noHeaderLogout = await client.mutation('auth.logout')
       t.equal(noHeaderLogout.reason, 'CSRF_REJECTED', 'a cross-site form cannot sign the user out')
+      const stranger = new Client(server.url)
+      stranger.csrf = false
+      const cookieless = await stranger.request('POST', '/trpc/auth.logout', {
+        body: (() => {
+          const form = new FormData()
+          form.set('x', '1')
+          return form as unknown as string
+        })(),
+        headers: { origin: 'http://evil.localtest:8080' },
+      })
+      t.equal(
+        cookieless.status,
+        403,
+        'a cross-site form with no cookie (SameSite kept it back) is refused too',
+      )
+      t.equal(cookieless.setCookies.length, 0, 'and clears no cookie')
       client.csrf = true
       const foreign = await client.mutation('auth.logoutAll', undefined, {
         origin: 'http://evil.localtest:8080',

@@ -208,10 +208,14 @@ export const authRouter = router({
   logout: publicProcedure.input(logoutInput).mutation(async ({ ctx, input }) => {
     const { runtime, req, res } = ctx
     const access = readAccessToken(req)
+    // Anything but a bearer call answers with cookie-clearing headers, which a
+    // browser applies even to a forged cross-site form post that carried no
+    // cookie at all: so it needs the CSRF proof whether or not a token came.
+    const usesCookies = access?.via !== 'bearer' && input?.refreshToken === undefined
+    if (usesCookies) assertCookieMutationAllowed(req, runtime.options)
     let sessionId: string | undefined
     let userId: string | undefined
     if (access) {
-      if (access.via === 'cookie') assertCookieMutationAllowed(req, runtime.options)
       try {
         // An expired token still signs its owner out (SPEC §5); a forged one does not.
         const claims = runtime.verifier.verify(access.token, { allowExpired: true })
@@ -242,8 +246,7 @@ export const authRouter = router({
         'logout',
       )
     }
-    if (access?.via !== 'bearer' && input?.refreshToken === undefined)
-      clearSessionCookies(req, res, runtime.options)
+    if (usesCookies) clearSessionCookies(req, res, runtime.options)
     return { ok: true as const }
   }),
 

@@ -1,0 +1,46 @@
+import {
+  type BreakwaterAuth,
+  createBreakwaterAuth,
+  createBreakwaterClient,
+  type SessionEndReason,
+} from '@breakwater/client'
+import type { BreakwaterRouter } from '@breakwater/server'
+import type { inferRouterOutputs } from '@trpc/server'
+
+type Outputs = inferRouterOutputs<BreakwaterRouter>
+/** `auth.me`: the user and the current session's expiries (never a token). */
+export type Me = Outputs['auth']['me']
+/** One row of `sessions.list`. */
+export type SessionRow = Outputs['sessions']['list'][number]
+
+export interface Api {
+  auth: BreakwaterAuth
+  client: ReturnType<typeof createBreakwaterClient<BreakwaterRouter>>
+  /** Renews the access token first if it has expired or is about to (sign-out calls are not retried). */
+  ensureFresh(): Promise<void>
+}
+
+/**
+ * The app's one client: cookie transport, so both tokens stay in HttpOnly
+ * cookies and this page only ever learns `accessTokenExpiresAt`. Tabs share
+ * refreshes and sign-outs (Web Locks + BroadcastChannel, in the client).
+ */
+export function createApi(onSessionExpired: (reason: SessionEndReason) => void): Api {
+  const auth = createBreakwaterAuth({
+    url: '/trpc',
+    transport: 'cookie',
+    onSessionExpired: ({ reason }) => onSessionExpired(reason),
+  })
+  const client = createBreakwaterClient<BreakwaterRouter>({ auth })
+  return {
+    auth,
+    client,
+    async ensureFresh() {
+      // auth.logout and auth.logoutAll are not refreshed around by the client:
+      // with an expired access cookie, logout would only clear cookies and
+      // leave the session alive on the server. Renew first.
+      const expiresAt = auth.accessTokenExpiresAt?.getTime()
+      if (expiresAt === undefined || expiresAt - Date.now() < 1000) await auth.refresh()
+    },
+  }
+}

@@ -1,0 +1,76 @@
+import type { Api, Me } from '../api.js'
+import { busy, h, say } from '../dom.js'
+import { describeError } from '../messages.js'
+
+export interface SignInProps {
+  api: Api
+  /** Why we are here (signed out elsewhere, session expired), if there is news. */
+  notice?: string | undefined
+  onSignedIn(me: Me): void
+}
+
+/** The sign-in / sign-up form. Enter signs in; "Create account" registers. */
+export function signInView({ api, notice, onSignedIn }: SignInProps): HTMLElement {
+  const email = h('input', {
+    type: 'email',
+    name: 'email',
+    autocomplete: 'username',
+    required: true,
+    'data-testid': 'email',
+  })
+  const password = h('input', {
+    type: 'password',
+    name: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    'data-testid': 'password',
+  })
+  const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'error', hidden: true })
+  const info = h('p', { class: 'notice', role: 'status', 'data-testid': 'notice', hidden: true })
+  say(info, notice)
+  const signIn = h(
+    'button',
+    { type: 'submit', value: 'sign-in', 'data-testid': 'sign-in' },
+    'Sign in',
+  )
+  const signUp = h(
+    'button',
+    { type: 'submit', value: 'sign-up', class: 'secondary', 'data-testid': 'sign-up' },
+    'Create account',
+  )
+  const form = h(
+    'form',
+    { class: 'card', 'data-testid': 'sign-in-form', novalidate: true },
+    h('h1', {}, 'Sign in to Breakwater'),
+    info,
+    h('label', {}, 'Email', email),
+    h('label', {}, 'Password', password),
+    h('p', { class: 'hint' }, 'New here? Choose a password of at least 12 characters.'),
+    error,
+    h('div', { class: 'actions' }, signIn, signUp),
+  )
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null
+    const mode = submitter?.value === 'sign-up' ? 'sign-up' : 'sign-in'
+    const input = { email: email.value, password: password.value }
+    say(error, undefined)
+    say(info, undefined)
+    void busy(form, async () => {
+      try {
+        const result =
+          mode === 'sign-up'
+            ? await api.client.auth.register.mutate(input)
+            : await api.client.auth.login.mutate(input)
+        password.value = ''
+        onSignedIn({ user: result.user, session: result.session })
+      } catch (failure) {
+        say(error, describeError(failure, mode))
+        password.select()
+      }
+    })
+  })
+  queueMicrotask(() => email.focus())
+  return form
+}

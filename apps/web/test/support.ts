@@ -1,0 +1,245 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import { chromium as playwright } from 'playwright-core'
+
+export const WEB_ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SERVER_MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url))
+export const ARTIFACTS = path.join(WEB_ROOT, 'test-artifacts')
+export const PASSWORD = 'a sturdy passphrase 42'
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+let unique = 0
+/** A fresh address per call, so tests never share an account by accident. */
+export function newEmail(label: string): string {
+  unique++
+  return `${label}-${process.pid}-${unique}-${Date.now().toString(36)}@example.com`
+}
+
+/** A temporary directory removed when `cleanup` runs. */
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix))
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * Builds the web app with Vite's JS API into `outDir` (turbo builds a
+ * package's dependencies before its tests, not the package itself).
+ */
+export async function buildWeb(outDir: string): Promise<void> {
+  const { build } = await import('vite')
+  await build({
+    configFile: path.join(WEB_ROOT, 'vite.config.ts'),
+    root: WEB_ROOT,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  })
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+export interface RunningServer {
+  /** `http://127.0.0.1:<port>` */
+  origin: string
+  port: number
+  stop(): Promise<void>
+}
+
+/** Starts `apps/server` (built) as a child process with a fresh PGlite directory, serving `webDir`. */
+export async function startServer(
+  webDir: string,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  if (!existsSync(SERVER_MAIN)) {
+    throw new Error(`${SERVER_MAIN} is missing: build @breakwater/server-app first (turbo does)`)
+  }
+  const data = await tempDir('bw-web-data-')
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: data.dir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BREAKWATER_DATA_DIR: data.dir,
+      BREAKWATER_WEB_DIR: webDir,
+      ACCESS_TOKEN_TTL: '3s',
+      CLOCK_LEEWAY: '0s',
+      LOGIN_IP_LIMIT: '1000/1m',
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const origin = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+    await data.cleanup()
+  }
+  // Bounded wait for /healthz: 300 × 100 ms.
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) break
+    try {
+      const response = await fetch(`${origin}/healthz`)
+      if (response.ok) return { origin, port, stop }
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  await stop()
+  throw new Error(`server did not start: ${stderr.trim() || 'no output'}`)
+}
+
+/** Chromium flags for a closed network: no sync, no component updates, no background fetches. */
+const QUIET_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-gpu',
+]
+
+/**
+ * `@sparticuz/chromium`'s serverless flags, less those that would change what
+ * we test: `--disable-web-security` (and its kin) turns off the same-origin
+ * policy and so CORS; `--single-process` and the headless mode are Playwright's
+ * business.
+ */
+const DROPPED_FLAGS =
+  /^--(disable-web-security|allow-running-insecure-content|disable-site-isolation-trials|single-process|no-zygote|headless)/
+const DROPPED_FEATURES = /^--disable-features=/
+
+/**
+ * Chromium without a download at run time: `CHROMIUM_PATH`, else Debian's
+ * `/usr/bin/chromium`, else the one `@sparticuz/chromium` ships in its npm package.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  let executablePath = process.env.CHROMIUM_PATH || undefined
+  let args: string[] = []
+  if (!executablePath && existsSync('/usr/bin/chromium')) executablePath = '/usr/bin/chromium'
+  if (!executablePath) {
+    const sparticuz = (await import('@sparticuz/chromium')).default
+    executablePath = await sparticuz.executablePath()
+    args = sparticuz.args.filter(
+      (flag) => !DROPPED_FLAGS.test(flag) && !DROPPED_FEATURES.test(flag),
+    )
+  }
+  return playwright.launch({
+    executablePath,
+    headless: true,
+    args: [...args, ...QUIET_FLAGS],
+    timeout: 60_000,
+  })
+}
+
+/** Fails on any request that leaves this machine (the page must need nothing else). */
+export function guardNetwork(context: BrowserContext, offenders: string[]): void {
+  context.on('request', (request) => {
+    const { hostname, protocol } = new URL(request.url())
+    if (protocol === 'data:' || protocol === 'about:') return
+    if (hostname !== '127.0.0.1' && hostname !== 'localhost') offenders.push(request.url())
+  })
+}
+
+/** Counts `auth.refresh` requests (and their statuses) on the wire. */
+export class RefreshCounter {
+  readonly requests: Request[] = []
+  readonly statuses: number[] = []
+
+  constructor(target: Page | BrowserContext) {
+    target.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/trpc/auth.refresh') this.requests.push(request)
+    })
+    target.on('response', (response) => {
+      if (new URL(response.url()).pathname === '/trpc/auth.refresh')
+        this.statuses.push(response.status())
+    })
+  }
+
+  get count(): number {
+    return this.requests.length
+  }
+
+  reset(): void {
+    this.requests.length = 0
+    this.statuses.length = 0
+  }
+}
+
+/** Fills the sign-in form and presses sign in or sign up; waits for the signed-in view. */
+export async function signIn(
+  page: Page,
+  email: string,
+  mode: 'sign-in' | 'sign-up',
+  password = PASSWORD,
+): Promise<void> {
+  await page.getByTestId('email').fill(email)
+  await page.getByTestId('password').fill(password)
+  await page.getByTestId(mode).click()
+  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+}
+
+/**
+ * Closes the laptop lid: page clocks (timers, `Date`) stop while real time,
+ * and with it cookie expiry, goes on. Call the returned function to open it:
+ * the page clocks jump to now and due timers fire once, in every tab at once
+ * (Playwright's `clock.fastForward`). Needs `context.clock.install()` first.
+ */
+export async function sleepLid(
+  context: BrowserContext,
+): Promise<(options?: { wake?: boolean }) => Promise<void>> {
+  const pausedAt = Date.now()
+  // A hair ahead: the page clocks run on real time and must not be set back.
+  await context.clock.pauseAt(pausedAt + 20)
+  return async ({ wake = true } = {}) => {
+    if (wake) await context.clock.fastForward(Math.max(0, Date.now() - pausedAt))
+    await context.clock.resume()
+  }
+}
+
+/** What page JavaScript can see of cookies and storage. */
+export async function visibleSecrets(
+  page: Page,
+): Promise<{ cookie: string; local: string[]; session: string[] }> {
+  return page.evaluate(() => ({
+    cookie: document.cookie,
+    local: Object.keys(localStorage).map((key) => `${key}=${localStorage.getItem(key)}`),
+    session: Object.keys(sessionStorage).map((key) => `${key}=${sessionStorage.getItem(key)}`),
+  }))
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true })
+  const file = path.join(ARTIFACTS, name)
+  await page.screenshot({ path: file, fullPage: true })
+  return file
+}
