@@ -10,6 +10,7 @@ import { type NewAuditEvent, recordAudit } from './audit.js'
 import { createPasswordHasher, type PasswordHasher } from './guard/password.js'
 import { RevocationSet } from './guard/revocation.js'
 import { Keyring } from './keys/keyring.js'
+import { startMaintenance } from './maintenance.js'
 import type { ResolvedOptions } from './options.js'
 
 /** Verified tokens kept so a repeat call skips the signature check (bounded; entries die with the token). */
@@ -67,6 +68,7 @@ export async function createRuntime(options: ResolvedOptions): Promise<Runtime> 
   const revocations = new RevocationSet(rememberSeconds(options))
   await revocations.start(database)
   const passwords = await createPasswordHasher(options)
+  const stopMaintenance = startMaintenance(database)
   const tokenOptions = { issuer: options.issuer, audience: options.audience, keys: keyring }
   const signer = createAccessTokenSigner({ ...tokenOptions, ttl: options.accessTokenTtl })
   const verifier = createAccessTokenVerifier({ ...tokenOptions, clockLeeway: options.clockLeeway })
@@ -98,6 +100,7 @@ export async function createRuntime(options: ResolvedOptions): Promise<Runtime> 
       keyring.close()
       revocations.stop()
       passwords.close()
+      stopMaintenance()
       verified.clear()
       recentSessions.clear()
     },
