@@ -1,27 +1,8 @@
+import type { BreakwaterReason } from '@breakwater/tokens/browser'
 import { TRPCClientError } from '@trpc/client'
 import type { AnyRouter } from '@trpc/server'
 
-/**
- * The stable `data.reason` codes of SPEC §3, as the server sends them. Kept
- * here (and checked against the server's union in a type test) so the browser
- * build never imports the server package.
- */
-export type BreakwaterReason =
-  | 'TOKEN_MISSING'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_INVALID'
-  | 'SESSION_REVOKED'
-  | 'SESSION_EXPIRED'
-  | 'REFRESH_MISSING'
-  | 'REFRESH_INVALID'
-  | 'REFRESH_REUSED'
-  | 'INVALID_CREDENTIALS'
-  | 'RATE_LIMITED'
-  | 'CSRF_REJECTED'
-  | 'EMAIL_TAKEN'
-  | 'SESSION_NOT_FOUND'
-  | 'WEAK_PASSWORD'
-  | 'DB_UNAVAILABLE'
+export type { BreakwaterReason }
 
 /**
  * Why a session ended on this client: a server reason that means "sign out",

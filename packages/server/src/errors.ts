@@ -1,23 +1,8 @@
+import type { BreakwaterReason } from '@breakwater/tokens'
 import { TRPCError } from '@trpc/server'
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
 
-/** The stable `data.reason` codes of SPEC §3: each tells the client its next move. */
-export type BreakwaterReason =
-  | 'TOKEN_MISSING'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_INVALID'
-  | 'SESSION_REVOKED'
-  | 'SESSION_EXPIRED'
-  | 'REFRESH_MISSING'
-  | 'REFRESH_INVALID'
-  | 'REFRESH_REUSED'
-  | 'INVALID_CREDENTIALS'
-  | 'RATE_LIMITED'
-  | 'CSRF_REJECTED'
-  | 'EMAIL_TAKEN'
-  | 'SESSION_NOT_FOUND'
-  | 'WEAK_PASSWORD'
-  | 'DB_UNAVAILABLE'
+export type { BreakwaterReason }
 
 const TRPC_CODE: Record<BreakwaterReason, TRPC_ERROR_CODE_KEY> = {
   TOKEN_MISSING: 'UNAUTHORIZED',
