@@ -45,6 +45,31 @@ export interface IssuedTokens {
   refreshTokenExpiresAt: Date
 }
 
+/** Writes both cookies with SPEC §5's attributes: the access one for every path, the refresh one for the refresh path only. */
+function writeSessionCookies(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: ResolvedOptions,
+  access: { value: string; maxAge: number },
+  refresh: { value: string; maxAge: number },
+): void {
+  const secure = isSecureRequest(request, options.cookieSecure)
+  const names = secure ? 'secure' : 'plain'
+  const common = { httpOnly: true, secure } as const
+  reply.setCookie(COOKIE_NAMES.access[names], access.value, {
+    ...common,
+    sameSite: 'lax',
+    path: '/',
+    maxAge: access.maxAge,
+  })
+  reply.setCookie(COOKIE_NAMES.refresh[names], refresh.value, {
+    ...common,
+    sameSite: 'strict',
+    path: refreshCookiePath(options.prefix),
+    maxAge: refresh.maxAge,
+  })
+}
+
 /** Sets both session cookies (SPEC §5). */
 export function setSessionCookies(
   request: FastifyRequest,
@@ -53,44 +78,24 @@ export function setSessionCookies(
   tokens: IssuedTokens,
   now: number,
 ): void {
-  const secure = isSecureRequest(request, options.cookieSecure)
-  const names = secure ? 'secure' : 'plain'
-  reply.setCookie(COOKIE_NAMES.access[names], tokens.accessToken, {
-    httpOnly: true,
-    secure,
-    sameSite: 'lax',
-    path: '/',
-    maxAge: options.accessTokenTtl,
-  })
-  reply.setCookie(COOKIE_NAMES.refresh[names], tokens.refreshToken, {
-    httpOnly: true,
-    secure,
-    sameSite: 'strict',
-    path: refreshCookiePath(options.prefix),
-    maxAge: Math.max(0, Math.round((tokens.refreshTokenExpiresAt.getTime() - now) / 1000)),
-  })
+  const refreshMaxAge = Math.max(
+    0,
+    Math.round((tokens.refreshTokenExpiresAt.getTime() - now) / 1000),
+  )
+  writeSessionCookies(
+    request,
+    reply,
+    options,
+    { value: tokens.accessToken, maxAge: options.accessTokenTtl },
+    { value: tokens.refreshToken, maxAge: refreshMaxAge },
+  )
 }
 
-/** Clears both cookies on their own paths, in both namings, with `Max-Age=0`. */
+/** Clears both cookies on their own paths, empty with `Max-Age=0`. */
 export function clearSessionCookies(
   request: FastifyRequest,
   reply: FastifyReply,
   options: ResolvedOptions,
 ): void {
-  const secure = isSecureRequest(request, options.cookieSecure)
-  const names = secure ? 'secure' : 'plain'
-  reply.setCookie(COOKIE_NAMES.access[names], '', {
-    httpOnly: true,
-    secure,
-    sameSite: 'lax',
-    path: '/',
-    maxAge: 0,
-  })
-  reply.setCookie(COOKIE_NAMES.refresh[names], '', {
-    httpOnly: true,
-    secure,
-    sameSite: 'strict',
-    path: refreshCookiePath(options.prefix),
-    maxAge: 0,
-  })
+  writeSessionCookies(request, reply, options, { value: '', maxAge: 0 }, { value: '', maxAge: 0 })
 }
