@@ -39,34 +39,41 @@ function verify(runtime: Runtime, token: string): AccessTokenClaims {
   }
 }
 
-/**
- * SPEC §4's order of verdicts: bad token → `TOKEN_INVALID`, genuine but past
- * `exp` → `TOKEN_EXPIRED`, then a revoked session → `SESSION_REVOKED`; and
- * for cookie-authenticated mutations, SPEC §5's CSRF rule.
- */
-export async function authenticate(
+function decide(
   runtime: Runtime,
   request: FastifyRequest,
   mutation: boolean,
-): Promise<AuthenticatedSession> {
+  found: { token: string; via: 'bearer' | 'cookie' },
+  claims: AccessTokenClaims,
+): AuthenticatedSession {
+  if (runtime.revocations.has(claims.sid)) throw new BreakwaterError('SESSION_REVOKED')
+  if (mutation && found.via === 'cookie') assertCookieMutationAllowed(request, runtime.options)
+  return { userId: claims.sub, sessionId: claims.sid, claims, via: found.via }
+}
+
+/**
+ * SPEC §4's order of verdicts: bad token → `TOKEN_INVALID`, genuine but past
+ * `exp` → `TOKEN_EXPIRED`, then a revoked session → `SESSION_REVOKED`; and
+ * for cookie-authenticated mutations, SPEC §5's CSRF rule. Synchronous on
+ * every path but one: a token naming a key this instance has not loaded yet
+ * (another instance may have just created it), which waits for one reload.
+ */
+export function authenticate(
+  runtime: Runtime,
+  request: FastifyRequest,
+  mutation: boolean,
+): AuthenticatedSession | Promise<AuthenticatedSession> {
   const found = readAccessToken(request)
   if (!found) throw new BreakwaterError('TOKEN_MISSING')
   let claims: AccessTokenClaims
   try {
     claims = verify(runtime, found.token)
   } catch (error) {
-    // A key another instance created moments ago: look once, then decide.
-    if (
-      error instanceof BreakwaterError &&
-      error.reason === 'TOKEN_INVALID' &&
-      (await runtime.keyring.reloadForUnknownKid())
-    ) {
-      claims = verify(runtime, found.token)
-    } else {
-      throw error
-    }
+    if (!(error instanceof BreakwaterError) || error.reason !== 'TOKEN_INVALID') throw error
+    return runtime.keyring.reloadForUnknownKid().then((reloaded) => {
+      if (!reloaded) throw error
+      return decide(runtime, request, mutation, found, verify(runtime, found.token))
+    })
   }
-  if (runtime.revocations.has(claims.sid)) throw new BreakwaterError('SESSION_REVOKED')
-  if (mutation && found.via === 'cookie') assertCookieMutationAllowed(request, runtime.options)
-  return { userId: claims.sub, sessionId: claims.sid, claims, via: found.via }
+  return decide(runtime, request, mutation, found, claims)
 }
