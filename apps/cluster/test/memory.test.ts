@@ -8,8 +8,8 @@
 // 40 s of warm-up, so the baseline is taken with the set already at its steady size.
 //
 // CLUSTER_SOAK_SECONDS, CLUSTER_SOAK_WARMUP_SECONDS, CLUSTER_SOAK_SESSIONS and
-// CLUSTER_SOAK_REVOCATIONS (per second) tune it. (Under `turbo run test` only variables
-// listed in turbo.json reach a task, so there the defaults apply.)
+// CLUSTER_SOAK_REVOCATIONS (per second) tune it, also through `pnpm test` (turbo.json
+// passes CLUSTER_* to the test task).
 import { createDatabase, createSession } from '@breakwater/db'
 import { hashRefreshToken, mintRefreshToken } from '@breakwater/tokens'
 import t from 'tap'
