@@ -175,6 +175,8 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
   t.ok(signedIn, 'signed in after a reload')
   if (!signedIn) return
   t.equal(await app.getByTestId('me-email').textContent(), email, 'as the victim')
+  // The session list renders after auth.me answers: wait for it before counting.
+  await app.getByTestId('session-row').first().waitFor({ timeout: 5000 })
   t.equal(await app.getByTestId('session-row').count(), 1, 'the session was not revoked')
 
   // And the password is unchanged: the victim's still signs in elsewhere.
