@@ -2,10 +2,9 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startTestPostgres, type TestPostgres } from '@breakwater/db/testing'
+import { freePort, startTestPostgres, type TestPostgres } from '@breakwater/db/testing'
 
 /** Options of {@link startCluster}. */
 export interface ClusterOptions {
@@ -80,22 +79,6 @@ export function serverEntry(entry: 'main' | 'keys'): string {
     )
   }
   return file
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; the instance binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port)
-        else reject(new Error('no port'))
-      })
-    })
-  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

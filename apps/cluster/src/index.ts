@@ -5,12 +5,12 @@
  * @module
  */
 
+export { freePort } from '@breakwater/db/testing'
 export * from './client.js'
 export {
   type Cluster,
   type ClusterOptions,
   type Exit,
-  freePort,
   type Instance,
   serverEntry,
   startCluster,

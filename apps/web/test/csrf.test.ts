@@ -2,22 +2,16 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import {
-  buildWeb,
   guardNetwork,
   launchBrowser,
   newEmail,
   PASSWORD,
+  serveBuiltApp,
   signIn,
   sleep,
-  startServer,
-  tempDir,
 } from './support.js'
 
-const web = await tempDir('bw-web-dist-')
-t.teardown(web.cleanup)
-await buildWeb(web.dir)
-const server = await startServer(web.dir, { ACCESS_TOKEN_TTL: '30s' })
-t.teardown(server.stop)
+const server = await serveBuiltApp(t, { ACCESS_TOKEN_TTL: '30s' })
 const target = server.origin // http://127.0.0.1:<port>
 
 /**

@@ -1,21 +1,15 @@
 import t from 'tap'
 import {
-  buildWeb,
   guardNetwork,
   launchBrowser,
   newEmail,
   PASSWORD,
+  serveBuiltApp,
   signIn,
-  startServer,
-  tempDir,
 } from './support.js'
 
-const web = await tempDir('bw-web-dist-')
-t.teardown(web.cleanup)
-await buildWeb(web.dir)
 // Three failed logins per account lock it for 15 minutes.
-const server = await startServer(web.dir, { LOGIN_ACCOUNT_LIMIT: '3/15m' })
-t.teardown(server.stop)
+const server = await serveBuiltApp(t, { LOGIN_ACCOUNT_LIMIT: '3/15m' })
 const browser = await launchBrowser()
 t.teardown(() => browser.close())
 const offenders: string[] = []

@@ -2,18 +2,16 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import {
-  buildWeb,
   guardNetwork,
   launchBrowser,
   newEmail,
   PASSWORD,
   RefreshCounter,
   screenshot,
+  serveBuiltApp,
   signIn,
   sleep,
   sleepLid,
-  startServer,
-  tempDir,
   visibleSecrets,
 } from './support.js'
 
@@ -21,11 +19,7 @@ import {
 const TTL_MS = 3000
 const PAST_EXPIRY_MS = TTL_MS + 700
 
-const web = await tempDir('bw-web-dist-')
-t.teardown(web.cleanup)
-await buildWeb(web.dir)
-const server = await startServer(web.dir, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
-t.teardown(server.stop)
+const server = await serveBuiltApp(t, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
 const browser = await launchBrowser()
 t.teardown(() => browser.close())
 const offenders: string[] = []
@@ -42,11 +36,11 @@ async function cookieNames(context: Awaited<ReturnType<typeof newContext>>): Pro
 }
 
 t.test('the build is self-contained', async (t) => {
-  const assets = await readdir(path.join(web.dir, 'assets'))
+  const assets = await readdir(path.join(server.webDir, 'assets'))
   const scripts = assets.filter((file) => file.endsWith('.js'))
   t.ok(scripts.length > 0, 'a script was built')
   for (const file of [...assets.map((a) => path.join('assets', a)), 'index.html']) {
-    const text = await readFile(path.join(web.dir, file), 'utf8')
+    const text = await readFile(path.join(server.webDir, file), 'utf8')
     t.notMatch(text, /\bhttps?:\/\/(?!127\.0\.0\.1|localhost)/, `${file}: no network URL`)
     t.notMatch(
       text,

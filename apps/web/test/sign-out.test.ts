@@ -1,21 +1,8 @@
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import {
-  buildWeb,
-  guardNetwork,
-  launchBrowser,
-  newEmail,
-  signIn,
-  sleep,
-  startServer,
-  tempDir,
-} from './support.js'
+import { guardNetwork, launchBrowser, newEmail, serveBuiltApp, signIn, sleep } from './support.js'
 
-const web = await tempDir('bw-web-dist-')
-t.teardown(web.cleanup)
-await buildWeb(web.dir)
-const server = await startServer(web.dir, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
-t.teardown(server.stop)
+const server = await serveBuiltApp(t, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
 const browser = await launchBrowser()
 t.teardown(() => browser.close())
 const offenders: string[] = []

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@breakwater/db/testing'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { chromium as playwright } from 'playwright-core'
 
@@ -39,18 +39,6 @@ export async function buildWeb(outDir: string): Promise<void> {
     root: WEB_ROOT,
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true },
-  })
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
   })
 }
 
@@ -137,6 +125,22 @@ const QUIET_FLAGS = [
 const DROPPED_FLAGS =
   /^--(disable-web-security|allow-running-insecure-content|disable-site-isolation-trials|single-process|no-zygote|headless)/
 const DROPPED_FEATURES = /^--disable-features=/
+
+/**
+ * What every browser suite starts with: the web app built into a temp dir and a
+ * real server serving it with `env`, both torn down when the file's test ends.
+ */
+export async function serveBuiltApp(
+  t: { teardown(fn: () => unknown): void },
+  env: Record<string, string>,
+): Promise<RunningServer & { webDir: string }> {
+  const web = await tempDir('bw-web-dist-')
+  t.teardown(web.cleanup)
+  await buildWeb(web.dir)
+  const server = await startServer(web.dir, env)
+  t.teardown(server.stop)
+  return { ...server, webDir: web.dir }
+}
 
 /**
  * Chromium without a download at run time: `CHROMIUM_PATH`, else Debian's

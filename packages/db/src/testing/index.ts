@@ -11,4 +11,4 @@ export {
   forEachDialect,
   openTestDatabase,
 } from './dialects.js'
-export { startTestPostgres, type TestPostgres } from './postgres.js'
+export { freePort, startTestPostgres, type TestPostgres } from './postgres.js'

@@ -50,7 +50,8 @@ export function startTestPostgres(): Promise<TestPostgres> {
   return shared
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (free when asked: bind it promptly). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
