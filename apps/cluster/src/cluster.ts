@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -277,6 +277,12 @@ class ServerInstance implements Instance {
  * await cluster.stop()
  * ```
  */
+/**
+ * The key-encryption secret of every cluster this process starts (clusters of one
+ * process may share a database, so they share the secret too).
+ */
+export const CLUSTER_SECRET = randomBytes(32).toString('base64url')
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const count = options.instances ?? 3
   if (!Number.isInteger(count) || count < 1 || count > 32)
@@ -292,6 +298,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
+    // One key-encryption secret for every instance: they share the sealed signing keys.
+    BREAKWATER_SECRET: CLUSTER_SECRET,
     LOG_LEVEL: 'warn',
     ...options.env,
   }

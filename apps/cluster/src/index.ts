@@ -8,6 +8,7 @@
 export { freePort } from '@breakwater/db/testing'
 export * from './client.js'
 export {
+  CLUSTER_SECRET,
   type Cluster,
   type ClusterOptions,
   type Exit,

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import t from 'tap'
 import {
   type AuthResult,
+  CLUSTER_SECRET,
   call,
   claimsOf,
   kidOf,
@@ -28,6 +29,7 @@ function rotateKeys(databaseUrl: string): Promise<{ code: number | null; output:
       env: {
         PATH: process.env.PATH ?? '',
         DATABASE_URL: databaseUrl,
+        BREAKWATER_SECRET: CLUSTER_SECRET,
         ACCESS_TOKEN_TTL: ENV.ACCESS_TOKEN_TTL,
         CLOCK_LEEWAY: ENV.CLOCK_LEEWAY,
       },

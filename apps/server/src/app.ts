@@ -38,6 +38,7 @@ export async function buildApp(
   try {
     await app.register(breakwater, {
       database,
+      secret: config.secret,
       issuer: config.issuer,
       accessTokenTtl: config.accessTokenTtl,
       refreshIdleTtl: config.refreshIdleTtl,

@@ -1,4 +1,4 @@
-import { parseDuration } from '@breakwater/tokens'
+import { parseDuration, parseSecrets } from '@breakwater/tokens'
 
 /** The server's configuration, read once from the environment (SPEC §7). */
 export interface Config {
@@ -6,6 +6,11 @@ export interface Config {
   readonly host: string
   readonly databaseUrl: string | undefined
   readonly dataDir: string | undefined
+  /**
+   * BREAKWATER_SECRET: the key-encryption secrets sealing the signing keys, newest first.
+   * Never logged. Unset on the embedded database: the plugin keeps one in the data directory.
+   */
+  readonly secret: readonly string[] | undefined
   readonly issuer: string
   readonly accessTokenTtl: number
   readonly refreshIdleTtl: number
@@ -35,6 +40,9 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+const MAKE_SECRET =
+  "node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\""
 
 /**
  * Validates every variable and reports every problem at once, one line per
@@ -100,6 +108,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     undefined,
     postgresUrl,
   )
+  // Comma-separated, newest first ("new,old" while rotating). Messages name an entry by
+  // its position, never its value.
+  const secret = read<readonly string[] | undefined>('BREAKWATER_SECRET', undefined, (raw) => {
+    try {
+      parseSecrets(raw, 'secret')
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; make one with ${MAKE_SECRET}`)
+    }
+    return Object.freeze(
+      raw
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+  })
   const issuer = read('BREAKWATER_ISSUER', 'breakwater', (raw) => raw)
   const accessTokenTtl = duration('ACCESS_TOKEN_TTL', '15m')
   const refreshIdleTtl = duration('REFRESH_IDLE_TTL', '7d')
@@ -164,6 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   })
 
+  const secretProblem = problems.some((line) => line.startsWith('BREAKWATER_SECRET:'))
+  if (databaseUrl !== undefined && secret === undefined && !secretProblem) {
+    problems.push(
+      `BREAKWATER_SECRET: required with DATABASE_URL (signing keys are stored encrypted under it, outside the database); make one with ${MAKE_SECRET} and give every instance the same value`,
+    )
+  }
   if (refreshIdleTtl <= accessTokenTtl)
     problems.push('REFRESH_IDLE_TTL: must be longer than ACCESS_TOKEN_TTL')
   if (sessionMaxAge < refreshIdleTtl)
@@ -175,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     databaseUrl,
     dataDir: env.BREAKWATER_DATA_DIR || undefined,
+    secret,
     issuer,
     accessTokenTtl,
     refreshIdleTtl,

@@ -1,4 +1,5 @@
 import { DatabaseError } from '@breakwater/db'
+import { BreakwaterSetupError } from '@breakwater/server'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { closeOnSignals } from './shutdown.js'
@@ -22,6 +23,7 @@ try {
 } catch (error) {
   // Only typed, secret-free messages reach the terminal; anything else is a bug worth its stack.
   if (error instanceof DatabaseError) fail([`database: ${error.message}`])
+  if (error instanceof BreakwaterSetupError) fail([error.message])
   throw error
 }
 const { app, database } = built

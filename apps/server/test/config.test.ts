@@ -90,6 +90,7 @@ t.test('a data directory that is a file: one clear line, exit 1', async (t) => {
 t.test('an unreachable PostgreSQL: one clear line, exit 1, no password', async (t) => {
   const run = runEntry('main', {
     DATABASE_URL: 'postgres://app:s3cret-pw@127.0.0.1:9/breakwater',
+    BREAKWATER_SECRET: Buffer.alloc(32, 3).toString('base64url'),
     PORT: '0',
   })
   t.equal(await run.exited, 1)

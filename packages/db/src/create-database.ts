@@ -1,12 +1,23 @@
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import {
-  DatabaseError,
   DatabaseUnavailable,
   DatabaseUrlInvalid,
+  DataDirInsecure,
   DataDirUnwritable,
   redactUrl,
   translateError,
@@ -26,7 +37,9 @@ export const DEFAULT_DATA_DIR = './.breakwater'
 export interface CreateDatabaseOptions {
   /**
    * Embedded only: where PGlite keeps its files (in `<dataDir>/pglite`). Default:
-   * `BREAKWATER_DATA_DIR`, else `./.breakwater`.
+   * `BREAKWATER_DATA_DIR`, else `./.breakwater`. Created 0700 when missing; an existing
+   * one that group or others can read or write is refused (`DB_DATA_DIR_INSECURE`), and
+   * what it holds is made private (files 0600, directories 0700) at every open.
    */
   readonly dataDir?: string
   /** Embedded only: keep everything in memory (tests). Wins over `dataDir`. */
@@ -78,6 +91,12 @@ export interface Database {
   readonly revocations: RevocationFeed
   /** For logs: the URL without its password, or the data directory, or `memory`. */
   readonly location: string
+  /**
+   * The resolved (absolute) data directory of an on-disk embedded database, where files
+   * that belong beside it (the generated `BREAKWATER_SECRET`) go; `undefined` for
+   * PostgreSQL, in-memory PGlite, or a PGlite instance passed in `options.pglite`.
+   */
+  readonly dataDir: string | undefined
   /** Resolves when the database answers; rejects with `DB_UNAVAILABLE` otherwise (`/readyz`). */
   ping(): Promise<void>
   /** Stops the revocation feed and closes every connection. Idempotent. */
@@ -104,6 +123,7 @@ const noop = () => {}
  * @throws {DatabaseUrlInvalid} `DB_URL_INVALID`: not a parseable postgres URL.
  * @throws {DatabaseUnavailable} `DB_UNAVAILABLE`: the server cannot be reached.
  * @throws {DataDirUnwritable} `DB_DATA_DIR_UNWRITABLE`: the data directory cannot be written.
+ * @throws {DataDirInsecure} `DB_DATA_DIR_INSECURE`: other users can read or write it.
  * @throws {MigrationFailed} `DB_MIGRATION_FAILED`.
  */
 export async function createDatabase(
@@ -189,7 +209,7 @@ async function openPostgres(url: string, options: CreateDatabaseOptions): Promis
     throw error
   }
 
-  return finish('postgres', db, hub, location)
+  return finish('postgres', db, hub, location, undefined)
 }
 
 function resolveDataDir(options: CreateDatabaseOptions): string {
@@ -197,22 +217,83 @@ function resolveDataDir(options: CreateDatabaseOptions): string {
   return path.resolve(dir === '' ? DEFAULT_DATA_DIR : dir)
 }
 
+// SPEC §2: the data directory holds the WAL and the relation files, so every value ever
+// written (sealed keys, hashes, emails); only its owner may read or write any of it.
+const PRIVATE_DIR = 0o700
+const PRIVATE_FILE = 0o600
+// Read or write for group or others. Search (x) alone lists nothing and opens nothing
+// under a 0700 directory below it, so it is tolerated.
+const SHARED_BITS = 0o066
+
 // mkdir + access alone pass for root on a read-only mount and say nothing about a
 // full disk, so actually write a file.
 function assertWritable(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR })
     accessSync(dir, constants.W_OK)
     const probe = path.join(dir, `.write-probe-${process.pid}`)
-    writeFileSync(probe, '')
+    writeFileSync(probe, '', { mode: PRIVATE_FILE })
     rmSync(probe)
   } catch (error) {
     throw new DataDirUnwritable(dir, { cause: error })
   }
 }
 
+function statOrUndefined(dir: string): Stats | undefined {
+  try {
+    return statSync(dir)
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return undefined
+    throw new DataDirUnwritable(dir, { cause: error })
+  }
+}
+
+// Makes everything below `dir` private: files 0600, directories 0700. PGlite creates its
+// files with the process umask (0644, or 0666 under umask 0), and older versions of this
+// package created the directories 0755. Symbolic links are neither followed nor changed
+// (chmod would follow one out of the directory).
+function makePrivate(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isSymbolicLink()) continue
+    const target = entry.isDirectory() ? PRIVATE_DIR : entry.isFile() ? PRIVATE_FILE : undefined
+    if (target === undefined) continue
+    if ((lstatSync(full).mode & 0o777) !== target) chmodSync(full, target)
+    if (entry.isDirectory()) makePrivate(full)
+  }
+}
+
+/**
+ * Prepares the embedded data directory (SPEC §2: "created 0700 (files 0600); refuses to
+ * start on one that others can read or write"). An existing directory is checked before
+ * anything is written to it; one created here is private from the start.
+ */
+function prepareDataDir(dataDir: string): void {
+  const existing = statOrUndefined(dataDir)
+  if (existing?.isDirectory() && process.platform !== 'win32') {
+    if ((existing.mode & SHARED_BITS) !== 0) throw new DataDirInsecure(dataDir, existing.mode)
+  }
+  assertWritable(dataDir)
+  assertWritable(path.join(dataDir, 'pglite'))
+}
+
+/**
+ * Tightens what the data directory holds once PGlite has opened (and, on a fresh
+ * directory, created) its files and the migrations have created theirs. Until then
+ * the 0700 directory already keeps everyone else out.
+ */
+function tightenDataDir(dataDir: string): void {
+  if (process.platform === 'win32') return
+  try {
+    makePrivate(dataDir)
+  } catch (error) {
+    throw new DataDirUnwritable(dataDir, { cause: error })
+  }
+}
+
 async function openPGlite(options: CreateDatabaseOptions): Promise<Database> {
   let location = 'memory'
+  let dataDir: string | undefined
   let pglite: PGlite
   if (options.pglite) {
     pglite = options.pglite
@@ -220,17 +301,15 @@ async function openPGlite(options: CreateDatabaseOptions): Promise<Database> {
   } else if (options.memory) {
     pglite = new PGlite()
   } else {
-    const dataDir = resolveDataDir(options)
-    const pgliteDir = path.join(dataDir, 'pglite')
-    assertWritable(dataDir)
-    assertWritable(pgliteDir)
+    dataDir = resolveDataDir(options)
+    prepareDataDir(dataDir)
     location = dataDir
-    pglite = new PGlite(pgliteDir)
+    pglite = new PGlite(path.join(dataDir, 'pglite'))
   }
   try {
     await pglite.waitReady
   } catch (error) {
-    throw new DatabaseError('DB_UNAVAILABLE', `cannot open the embedded database at ${location}`, {
+    throw new DatabaseUnavailable(`cannot open the embedded database at ${location}`, {
       cause: error,
     })
   }
@@ -240,6 +319,7 @@ async function openPGlite(options: CreateDatabaseOptions): Promise<Database> {
   const hub = new RevocationHub(options.revocationSync ?? 'notify', onError)
   try {
     if (options.migrate ?? true) await migrateToLatest(db)
+    if (dataDir !== undefined) tightenDataDir(dataDir)
     if (hub.mode === 'notify') hub.source = await startPGliteSource(pglite, hub)
     else if (hub.mode === 'poll') hub.source = startPollSource(db, hub, onError, options.poll)
   } catch (error) {
@@ -247,21 +327,18 @@ async function openPGlite(options: CreateDatabaseOptions): Promise<Database> {
     if (!pglite.closed) await pglite.close().catch(noop)
     throw error
   }
-  return finish('pglite', db, hub, location)
+  return finish('pglite', db, hub, location, dataDir)
 }
 
 async function ping(db: Kysely<BreakwaterSchema>, location: string): Promise<void> {
   try {
     await sql`select 1`.execute(db)
   } catch (error) {
-    const translated = translateError(error)
-    if (translated instanceof DatabaseError) {
-      throw new DatabaseUnavailable(`cannot reach the database at ${location}`, {
-        cause: translated,
-      })
-    }
-    // Authentication failures, a missing database: still "cannot use it", same code.
-    throw new DatabaseUnavailable(`cannot use the database at ${location}`, { cause: error })
+    // Whatever the driver said (refused, timed out, bad credentials, no such database):
+    // the database cannot be used, which is what ping and /readyz report.
+    throw new DatabaseUnavailable(`cannot reach the database at ${location}`, {
+      cause: translateError(error),
+    })
   }
 }
 
@@ -270,6 +347,7 @@ function finish(
   db: Kysely<BreakwaterSchema>,
   hub: RevocationHub,
   location: string,
+  dataDir: string | undefined,
 ): Database {
   let closing: Promise<void> | undefined
   return Object.freeze({
@@ -277,6 +355,7 @@ function finish(
     db,
     revocations: hub,
     location,
+    dataDir,
     ping: () => ping(db, location),
     close: () => {
       closing ??= (async () => {

@@ -15,6 +15,7 @@ export type DatabaseErrorCode =
   | 'DB_URL_INVALID'
   | 'DB_UNAVAILABLE'
   | 'DB_DATA_DIR_UNWRITABLE'
+  | 'DB_DATA_DIR_INSECURE'
   | 'DB_MIGRATION_FAILED'
   | 'DB_INVALID_INPUT'
   | 'DB_QUERY_FAILED'
@@ -72,6 +73,29 @@ export class DataDirUnwritable extends DatabaseError {
   }
 }
 
+/**
+ * The embedded database's data directory can be read or written by other users (SPEC §2:
+ * it holds the WAL, and with it every value ever written). The message is one line that
+ * names the directory, its mode and the fix.
+ */
+export class DataDirInsecure extends DatabaseError {
+  /** The directory that was refused (a path, never a secret). */
+  readonly dataDir: string
+  /** Its permission bits, e.g. `0o755`. */
+  readonly mode: number
+
+  constructor(dataDir: string, mode: number) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0')
+    super(
+      'DB_DATA_DIR_INSECURE',
+      `data directory ${dataDir} has mode ${octal}: other users can read or write it; run \`chmod 700 ${dataDir}\``,
+    )
+    this.name = 'DataDirInsecure'
+    this.dataDir = dataDir
+    this.mode = mode & 0o7777
+  }
+}
+
 /** `migrateToLatest` reported an error; `migration` names the one that failed, if known. */
 export class MigrationFailed extends DatabaseError {
   readonly migration: string | undefined
@@ -95,7 +119,35 @@ export class InvalidInput extends DatabaseError {
   }
 }
 
-/** A user with this email (compared case-insensitively) already exists. */
+/**
+ * The database refused a statement for a reason that is neither an outage nor bad input:
+ * a constraint the query function did not expect, a programming error, a corrupt value.
+ * `sqlState` and `constraint` say which, so callers never parse the message; the message
+ * itself quotes neither values nor parameters.
+ */
+export class QueryFailed extends DatabaseError {
+  /** The SQLSTATE the server reported, when it reported one. */
+  readonly sqlState: string | undefined
+  /** The constraint that was violated, when one was. */
+  readonly constraint: string | undefined
+
+  constructor(
+    sqlState: string | undefined,
+    constraint: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    const what = [
+      sqlState && `SQLSTATE ${sqlState}`,
+      constraint && `constraint ${constraint}`,
+    ].filter(Boolean)
+    super('DB_QUERY_FAILED', `query failed${what.length ? ` (${what.join(', ')})` : ''}`, options)
+    this.name = 'QueryFailed'
+    this.sqlState = sqlState
+    this.constraint = constraint
+  }
+}
+
+/** A user with this email (by its canonical form, see `canonicalEmail`) already exists. */
 export class EmailTaken extends DatabaseError {
   constructor(options?: { cause?: unknown }) {
     super('EMAIL_TAKEN', 'a user with this email already exists', options)
@@ -120,8 +172,9 @@ export function redactUrl(url: string): string {
 
 // SQLSTATE classes and codes that mean "the server is not there for you right now":
 // 08 connection exception, 57P01-57P03 shutdown / starting up, 53300 too many
-// connections, 57014 statement timeout (an overloaded server looks the same to a user),
-// 28xxx / 3D000 bad credentials or no such database (unusable until an operator acts).
+// connections, 53000 insufficient resources, 57014 statement timeout (an overloaded
+// server looks the same to a user), 28xxx / 3D000 bad credentials or no such database
+// (unusable until an operator acts).
 const UNAVAILABLE_SQLSTATES = new Set([
   '57P01',
   '57P02',
@@ -133,82 +186,105 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '28000',
   '3D000',
 ])
-const UNAVAILABLE_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNABORTED',
-])
-// node-postgres reports these without a code.
-const UNAVAILABLE_MESSAGES = [
-  'Connection terminated',
-  'timeout exceeded when trying to connect',
-  'Client has encountered a connection error',
-  'Query read timeout',
-  'Client was closed and is not queryable',
-  'Cannot use a pool after calling end',
-  'connection timeout',
-]
 
-/** Whether `error` (from `pg` or PGlite) means the database cannot be reached. */
+// 22001 string too long, 22021 bad byte sequence (NUL), 22P02 bad text representation,
+// 22003 numeric out of range, 23514 check constraint, 22007/22008 bad datetime, 54000
+// program limit (an index row too large for a huge value).
+const INVALID_INPUT_SQLSTATES = new Set([
+  '22001',
+  '22021',
+  '22P02',
+  '22003',
+  '23514',
+  '22007',
+  '22008',
+  '54000',
+])
+
+// Built-in error classes that mean a bug (ours or the caller's), never an outage: a value
+// the driver cannot serialise, a circular JSON, a broken invariant.
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError]
+
+// SQLSTATEs are five characters from [0-9A-Z] and no class starts with `E` (the classes
+// are 00-58, F0, HV, P0, XX), while errno codes such as `EPIPE` or `EBUSY` are also five
+// upper-case letters: the first character tells them apart, structurally.
+const SQLSTATE = /^[0-9A-DF-Z][0-9A-Z]{4}$/
+
+/**
+ * Whether `error` means the database cannot be reached: a {@link DatabaseError} with code
+ * `DB_UNAVAILABLE`, itself or anywhere down its `cause` chain (a caller's wrapper, a
+ * tRPC error). A code check only: every driver failure is translated into a
+ * `DatabaseError` where it leaves the driver (see `guarded-dialect.ts`), so no message
+ * is ever matched.
+ */
 export function isUnavailableError(error: unknown): boolean {
-  if (error instanceof DatabaseUnavailable) return true
-  if (typeof error !== 'object' || error === null) return false
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string') {
-    if (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code)) {
-      return true
-    }
+  let current: unknown = error
+  // Bounded: a cause chain can be cyclic.
+  for (let depth = 0; depth < 16 && typeof current === 'object' && current !== null; depth++) {
+    if (current instanceof DatabaseError && current.code === 'DB_UNAVAILABLE') return true
+    current = (current as { cause?: unknown }).cause
   }
-  // AggregateError from `net` when every address of a host refused.
-  const nested = (error as { errors?: unknown }).errors
-  if (Array.isArray(nested) && nested.some(isUnavailableError)) return true
-  const message = (error as { message?: unknown }).message
-  return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))
+  return false
 }
 
-/** SQLSTATE of a driver error, if it has one. */
+/** SQLSTATE of a driver error (or of a {@link QueryFailed}), if it has one. */
 export function sqlState(error: unknown): string | undefined {
+  if (error instanceof QueryFailed) return error.sqlState
   if (typeof error !== 'object' || error === null) return undefined
   const code = (error as { code?: unknown }).code
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+  return typeof code === 'string' && SQLSTATE.test(code) ? code : undefined
 }
 
-/** Name of the constraint a driver error reports, if any. */
+/** Name of the constraint a driver error (or a {@link QueryFailed}) reports, if any. */
 export function constraintName(error: unknown): string | undefined {
+  if (error instanceof QueryFailed) return error.constraint
   if (typeof error !== 'object' || error === null) return undefined
   const constraint = (error as { constraint?: unknown }).constraint
   return typeof constraint === 'string' ? constraint : undefined
 }
 
+// PGlite attaches the statement's parameters to its errors (`params`): token hashes,
+// sealed successors, password hashes. The error becomes our `cause`, which loggers
+// serialise, so drop them; the SQL text stays for debugging.
+function scrub(error: object): void {
+  if (Object.hasOwn(error, 'params')) {
+    try {
+      ;(error as { params?: unknown }).params = '[redacted]'
+    } catch {
+      // A frozen error keeps them; nothing else to do.
+    }
+  }
+}
+
 /**
- * Maps a driver error to a {@link DatabaseError} where one applies; anything else is
- * returned unchanged, so programming errors keep their stack and message.
+ * Maps a failure raised by a driver (`pg`, its pool, PGlite) to a {@link DatabaseError}.
+ * Called wherever an error leaves a driver, so everything past that boundary is a
+ * `DatabaseError` with a stable code. Structural, never by message:
+ *
+ * - already a `DatabaseError`: unchanged;
+ * - a SQLSTATE from the server: class 08 and the codes above → {@link DatabaseUnavailable};
+ *   bad values → {@link InvalidInput}; anything else → {@link QueryFailed} (with
+ *   `sqlState` and `constraint`, for the query functions that expect a violation);
+ * - a programming error (`TypeError`, …) → {@link QueryFailed};
+ * - anything else (an errno such as `ECONNREFUSED`, an `AggregateError` of them, node-
+ *   postgres's "Connection terminated" or pool timeouts, a closed PGlite): the server
+ *   never answered, so → {@link DatabaseUnavailable}.
  */
-export function translateError(error: unknown): unknown {
+export function translateError(error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error
-  if (isUnavailableError(error)) {
-    return new DatabaseUnavailable('database unavailable', { cause: error })
-  }
+  if (typeof error === 'object' && error !== null) scrub(error)
   const state = sqlState(error)
-  // 22001 string too long, 22021 bad byte sequence (NUL), 22P02 bad text representation,
-  // 22003 numeric out of range, 23514 check constraint, 22007/22008 bad datetime.
-  if (
-    state === '22001' ||
-    state === '22021' ||
-    state === '22P02' ||
-    state === '22003' ||
-    state === '23514' ||
-    state === '22007' ||
-    state === '22008' ||
-    state === '54000'
-  ) {
-    return new InvalidInput(`value rejected by the database (${state})`, { cause: error })
+  if (state !== undefined) {
+    if (state.startsWith('08') || UNAVAILABLE_SQLSTATES.has(state)) {
+      return new DatabaseUnavailable(`database unavailable (SQLSTATE ${state})`, { cause: error })
+    }
+    if (INVALID_INPUT_SQLSTATES.has(state)) {
+      return new InvalidInput(`value rejected by the database (${state})`, { cause: error })
+    }
+    return new QueryFailed(state, constraintName(error), { cause: error })
   }
-  return error
+  if (PROGRAMMING_ERRORS.some((type) => error instanceof type)) {
+    return new QueryFailed(undefined, undefined, { cause: error })
+  }
+  return new DatabaseUnavailable('database unavailable', { cause: error })
 }

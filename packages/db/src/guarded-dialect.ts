@@ -14,9 +14,13 @@ type Abortable = Parameters<Driver['init']>[0]
 
 /**
  * Wraps a kysely dialect so that every driver failure leaves through
- * {@link translateError}: a refused connection, a dropped socket or a timeout becomes a
- * typed `DB_UNAVAILABLE` error wherever it happens (a query, a transaction, the migrator),
- * instead of each query function having to remember to catch it.
+ * {@link translateError}: whatever the driver, the pool or PGlite throws, on any call (a
+ * query, a stream, a transaction, a savepoint, the migrator, closing), arrives as a
+ * `DatabaseError` with a stable code. A refused connection, a dropped socket or a timeout
+ * is `DB_UNAVAILABLE` wherever it happens, so callers check
+ * `error instanceof DatabaseError && error.code === 'DB_UNAVAILABLE'` (or
+ * `isUnavailableError`) and never a message, and no query function has to remember to
+ * catch anything.
  */
 export function guardDialect(inner: Dialect): Dialect {
   return {
@@ -46,12 +50,16 @@ class GuardedConnection implements DatabaseConnection {
     return guard(() => this.inner.executeQuery<R>(query, options))
   }
 
-  streamQuery<R>(
+  async *streamQuery<R>(
     query: CompiledQuery,
     chunkSize: number,
     options?: Abortable,
   ): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query, chunkSize, options)
+    try {
+      yield* this.inner.streamQuery<R>(query, chunkSize, options)
+    } catch (error) {
+      throw translateError(error)
+    }
   }
 }
 
@@ -107,10 +115,10 @@ class GuardedDriver implements Driver {
   }
 
   releaseConnection(c: DatabaseConnection, options?: Abortable): Promise<void> {
-    return this.#inner.releaseConnection(unwrap(c), options)
+    return guard(() => this.#inner.releaseConnection(unwrap(c), options))
   }
 
   destroy(options?: Abortable): Promise<void> {
-    return this.#inner.destroy(options)
+    return guard(() => this.#inner.destroy(options))
   }
 }

@@ -5,16 +5,19 @@ export {
   DEFAULT_DATA_DIR,
   parsePostgresUrl,
 } from './create-database.js'
+export { canonicalEmail, EMAIL_CANONICAL_MAX } from './email.js'
 export {
   DatabaseError,
   type DatabaseErrorCode,
   DatabaseUnavailable,
   DatabaseUrlInvalid,
+  DataDirInsecure,
   DataDirUnwritable,
   EmailTaken,
   InvalidInput,
   isUnavailableError,
   MigrationFailed,
+  QueryFailed,
   redactUrl,
 } from './errors.js'
 export { type Executor, inTransaction } from './executor.js'
@@ -31,16 +34,24 @@ export {
   appendAuditEvent,
   listAuditEvents,
   type NewAuditEvent,
+  type PruneAuditEvents,
+  pruneAuditEvents,
 } from './queries/audit.js'
 export {
   hitRateLimit,
   peekRateLimit,
   pruneRateLimits,
   type RateLimit,
+  type RateLimitRefund,
   type RateLimitVerdict,
+  refundRateLimit,
   resetRateLimit,
 } from './queries/rate-limits.js'
 export {
+  type EraseExpiredSuccessors,
+  eraseExpiredSuccessors,
+  type PruneRefreshChains,
+  pruneRefreshChains,
   type RotateInput,
   type RotateResult,
   rotateRefreshToken,

@@ -1,7 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
 import { sql } from 'kysely'
 import t from 'tap'
 import {
@@ -9,7 +19,10 @@ import {
   createSession,
   createUser,
   DatabaseError,
+  DatabaseUnavailable,
+  DataDirInsecure,
   findUserByEmail,
+  isUnavailableError,
   MIGRATIONS,
   migrateToLatest,
   rotateRefreshToken,
@@ -124,10 +137,98 @@ t.test('migrations: once, idempotent, and safe from instances booting together',
   t.equal(rows[0]?.n, Object.keys(MIGRATIONS).length)
 })
 
-forEachDialect(t, async (t, { db, kind, ping }) => {
-  t.test('ping and kind', async (t) => {
+const modeOf = (file: string) => lstatSync(file).mode & 0o777
+
+/** Every file and directory under `dir` whose mode is not private (files 0600, dirs 0700). */
+function notPrivate(dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isSymbolicLink()) continue
+    const wanted = entry.isDirectory() ? 0o700 : 0o600
+    if (modeOf(full) !== wanted) found.push(`${full} ${modeOf(full).toString(8)}`)
+    if (entry.isDirectory()) found.push(...notPrivate(full))
+  }
+  return found
+}
+
+t.test('the embedded data directory is private: 0700, files 0600 (SPEC §2)', async (t) => {
+  const parent = mkdtempSync(path.join(tmpdir(), 'bw-db-test-'))
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }))
+  const dir = path.join(parent, 'new', 'data')
+  const first = await createDatabase(undefined, { dataDir: dir })
+  t.equal(first.dataDir, dir, 'the resolved data directory is exposed')
+  t.equal(first.location, dir)
+  t.equal(modeOf(dir), 0o700, 'created 0700')
+  t.equal(modeOf(path.join(dir, 'pglite')), 0o700)
+  t.equal(modeOf(path.join(parent, 'new')), 0o700, 'missing parents too')
+  t.same(notPrivate(dir), [], 'every file PGlite wrote at open is 0600, every directory 0700')
+  await first.close()
+
+  // Files and directories made readable since (an older version, a careless copy), and a
+  // symbolic link to a file outside, which must not be followed.
+  const outside = path.join(parent, 'outside.txt')
+  writeFileSync(outside, 'not ours', { mode: 0o644 })
+  chmodSync(outside, 0o644)
+  symlinkSync(outside, path.join(dir, 'link'))
+  chmodSync(path.join(dir, 'pglite'), 0o755)
+  chmodSync(path.join(dir, 'pglite', 'PG_VERSION'), 0o666)
+  chmodSync(path.join(dir, 'pglite', 'base'), 0o777)
+  mkdirSync(path.join(dir, 'extra'), { mode: 0o755 })
+  chmodSync(path.join(dir, 'extra'), 0o755)
+  writeFileSync(path.join(dir, 'extra', 'secret'), 'x', { mode: 0o644 })
+  chmodSync(path.join(dir, 'extra', 'secret'), 0o644)
+  t.not(notPrivate(dir).length, 0, 'the test did loosen them')
+
+  const second = await createDatabase(undefined, { dataDir: dir })
+  t.teardown(() => second.close())
+  t.same(notPrivate(dir), [], 'tightened at open')
+  t.equal(modeOf(outside), 0o644, 'a link is not followed out of the directory')
+  t.ok(await findUserByEmail(second.db, 'nobody@example.com').then(() => true))
+})
+
+t.test('a data directory others can read or write is refused, in one line', async (t) => {
+  for (const mode of [0o755, 0o775, 0o750, 0o702]) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bw-db-test-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    chmodSync(dir, mode)
+    const octal = mode.toString(8).padStart(4, '0')
+    const error = await createDatabase(undefined, { dataDir: dir }).catch((e: unknown) => e)
+    t.type(error, DataDirInsecure, octal)
+    t.equal(codeOf(error), 'DB_DATA_DIR_INSECURE')
+    const message = String((error as Error).message)
+    t.notMatch(message, /\n/, 'one line')
+    t.match(message, dir, 'names the directory')
+    t.match(message, `mode ${octal}`, 'and its mode')
+    t.match(message, `chmod 700 ${dir}`, 'and the fix')
+    t.equal((error as DataDirInsecure).dataDir, dir)
+    t.equal((error as DataDirInsecure).mode, mode)
+    t.same(readdirSync(dir), [], 'refused before anything was written')
+    t.equal(modeOf(dir), mode, 'and left as it was')
+  }
+  const searchOnly = mkdtempSync(path.join(tmpdir(), 'bw-db-test-'))
+  t.teardown(() => rmSync(searchOnly, { recursive: true, force: true }))
+  chmodSync(searchOnly, 0o711)
+  const opened = await createDatabase(undefined, { dataDir: searchOnly })
+  t.teardown(() => opened.close())
+  t.equal(opened.dataDir, searchOnly, 'search-only (0711) lists and opens nothing: accepted')
+})
+
+t.test('PGlite failing to open is DatabaseUnavailable, like every outage', async (t) => {
+  const waitReady = Promise.reject(new Error('wasm aborted'))
+  waitReady.catch(() => {})
+  const broken = { waitReady, dataDir: undefined, closed: false } as unknown as PGlite
+  const error = await createDatabase(undefined, { pglite: broken }).catch((e: unknown) => e)
+  t.type(error, DatabaseUnavailable)
+  t.equal(codeOf(error), 'DB_UNAVAILABLE')
+  t.equal(isUnavailableError(error), true, 'isUnavailableError recognises it')
+})
+
+forEachDialect(t, async (t, { db, kind, ping, dataDir }, dialect) => {
+  t.test('ping, kind and dataDir', async (t) => {
     await ping()
-    t.ok(kind === 'pglite' || kind === 'postgres')
+    t.equal(kind, dialect)
+    t.equal(dataDir, undefined, 'no data directory for PostgreSQL or in-memory PGlite')
   })
 
   t.test('a dump of every table holds no refresh token or password', async (t) => {

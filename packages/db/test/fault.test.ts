@@ -4,6 +4,7 @@ import {
   createSession,
   DatabaseError,
   findUserByEmail,
+  isUnavailableError,
   revokeSession,
   rotateRefreshToken,
 } from '../src/index.js'
@@ -47,6 +48,7 @@ t.test(
       const error = await findUserByEmail(db, 'survivor@example.com').catch((e: unknown) => e)
       t.type(error, DatabaseError, `attempt ${attempt} rejects with a DatabaseError`)
       t.equal((error as DatabaseError).code, 'DB_UNAVAILABLE')
+      t.equal(isUnavailableError(error), true)
       t.ok(Date.now() - started < 3500, `attempt ${attempt} rejects promptly`)
       t.notMatch((error as Error).message, new URL(url).password)
     }
@@ -85,5 +87,10 @@ t.test(
     await revokeSession(observer.db, { sessionId: session.id, reason: 'logout' })
     t.ok(await eventually(() => heard.includes(session.id), 1000), 'broadcast works again')
     t.ok(errors.length > 0, 'background failures were reported, not thrown')
+    t.same(
+      errors.filter((e) => !(e instanceof DatabaseError)),
+      [],
+      'each one a DatabaseError (one error family, LISTEN client included)',
+    )
   },
 )

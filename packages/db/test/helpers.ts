@@ -1,5 +1,6 @@
 // Shared fixtures for the db suites.
 import { sql } from 'kysely'
+import type { Test } from 'tap'
 import { createUser, type Executor, type User } from '../src/index.js'
 
 let counter = 0
@@ -56,4 +57,19 @@ export async function eventuallyAsync(
     if (Date.now() > until) return false
     await sleep(50)
   }
+}
+
+/**
+ * Asserts that `result` is of `kind` and returns it narrowed; throws (failing the test)
+ * otherwise, so that no assertion hides behind an `if` that could skip it.
+ */
+export function expectKind<R extends { readonly kind: string }, K extends R['kind']>(
+  t: Pick<Test, 'equal'>,
+  result: R,
+  kind: K,
+  message?: string,
+): Extract<R, { readonly kind: K }> {
+  t.equal(result.kind, kind, message ?? `a ${kind} result`)
+  if (result.kind !== kind) throw new Error(`expected a ${kind} result, got ${result.kind}`)
+  return result as Extract<R, { readonly kind: K }>
 }

@@ -2,14 +2,17 @@ import t from 'tap'
 import {
   activateSigningKey,
   appendAuditEvent,
-  type DatabaseError,
+  DatabaseError,
   deleteExpiredSigningKeys,
   hitRateLimit,
   insertSigningKey,
   listAuditEvents,
   listSigningKeys,
   peekRateLimit,
+  pruneAuditEvents,
   pruneRateLimits,
+  QueryFailed,
+  refundRateLimit,
   resetRateLimit,
   retireSigningKey,
 } from '../src/index.js'
@@ -30,7 +33,7 @@ forEachDialect(t, async (t, { db }) => {
       kid: 'k1',
       alg: 'EdDSA',
       publicJwk: jwk('k1'),
-      privateJwk: { ...jwk('k1'), d: 'secret' },
+      sealedPrivateKey: 'sealed:k1',
       state: 'active',
       now,
     })
@@ -41,7 +44,7 @@ forEachDialect(t, async (t, { db }) => {
       kid: 'k2',
       alg: 'EdDSA',
       publicJwk: jwk('k2'),
-      privateJwk: { ...jwk('k2'), d: 'secret2' },
+      sealedPrivateKey: 'sealed:k2',
       now,
     })
     t.equal(k2.state, 'pending')
@@ -50,10 +53,21 @@ forEachDialect(t, async (t, { db }) => {
       kid: 'k3',
       alg: 'EdDSA',
       publicJwk: jwk('k3'),
-      privateJwk: jwk('k3'),
+      sealedPrivateKey: 'sealed:k3',
       state: 'active',
     }).catch((e: unknown) => e)
-    t.ok(second instanceof Error, 'a second active key is refused')
+    // By the database's one-active-key index, not by any other failure on the way.
+    t.type(second, QueryFailed, 'a second active key is refused')
+    t.match(second, {
+      code: 'DB_QUERY_FAILED',
+      sqlState: '23505',
+      constraint: 'signing_keys_one_active_key',
+    })
+    t.same(
+      (await listSigningKeys(db, { states: ['active'] })).map((k) => k.kid),
+      ['k1'],
+      'the first active key is still the only one',
+    )
 
     const until = new Date(now.getTime() + 3_600_000)
     const activated = await activateSigningKey(db, {
@@ -122,7 +136,31 @@ forEachDialect(t, async (t, { db }) => {
     )
     t.same(await listAuditEvents(db, { userId: 'bad' }), [])
     const tooLong = await appendAuditEvent(db, { type: 'x'.repeat(65) }).catch((e) => e)
+    t.type(tooLong, DatabaseError)
     t.equal((tooLong as DatabaseError).code, 'DB_INVALID_INPUT')
+  })
+
+  t.test('audit events: pruned past the retention (SPEC §4 AUDIT_RETENTION)', async (t) => {
+    const user = await newUser(db)
+    const now = new Date('2026-12-01T00:00:00.000Z')
+    const day = 86_400_000
+    const retention = 90 * day
+    for (const age of [200 * day, 91 * day, retention, 89 * day, 0]) {
+      await appendAuditEvent(db, {
+        type: 'login.failed',
+        userId: user.id,
+        occurredAt: new Date(now.getTime() - age),
+      })
+    }
+    const before = new Date(now.getTime() - retention)
+    const mine = async () =>
+      (await listAuditEvents(db, { userId: user.id })).map(
+        (e) => now.getTime() - e.occurredAt.getTime(),
+      )
+    t.ok((await pruneAuditEvents(db, { before })) >= 2, 'the two older events went')
+    t.same(await mine(), [0, 89 * day, retention], 'an event exactly at the cut-off stays')
+    t.equal(await pruneAuditEvents(db, { before }), 0, 'idempotent')
+    await t.rejects(pruneAuditEvents(db, { before: new Date(Number.NaN) }), TypeError)
   })
 
   t.test('rate limit: 5 failures per account per 15 min', async (t) => {
@@ -165,5 +203,42 @@ forEachDialect(t, async (t, { db }) => {
     t.equal(await pruneRateLimits(db, now), 0)
     t.equal((await pruneRateLimits(db, new Date(now.getTime() + 180_000))) >= 1, true)
     await t.rejects(hitRateLimit(db, { key, limit: 0, windowSeconds: 60 }), TypeError)
+  })
+
+  t.test('rate limit: counted before the check, atomically, with a refund', async (t) => {
+    const key = `auth:account:${crypto.randomUUID()}`
+    const now = new Date(Math.ceil(Date.now() / 900_000) * 900_000 + 60_000)
+    const limit = { key, limit: 5, windowSeconds: 900, now }
+    const verdicts = await Promise.all(Array.from({ length: 40 }, () => hitRateLimit(db, limit)))
+    t.equal(verdicts.filter((v) => v.allowed).length, 5, 'a burst of 40 checks exactly 5')
+    t.equal((await peekRateLimit(db, limit)).count, 5, 'denied hits were not counted')
+
+    t.equal(await refundRateLimit(db, { key, windowSeconds: 900, now }), true)
+    t.equal((await peekRateLimit(db, limit)).count, 4)
+    const after = await Promise.all(Array.from({ length: 10 }, () => hitRateLimit(db, limit)))
+    t.equal(after.filter((v) => v.allowed).length, 1, 'the refund lets exactly one more in')
+
+    // Concurrent refunds lose no update and never go below zero.
+    const refunds = await Promise.all(
+      Array.from({ length: 8 }, () => refundRateLimit(db, { key, windowSeconds: 900, now })),
+    )
+    t.equal(refunds.filter(Boolean).length, 5, 'five hits to take back, five taken')
+    t.equal((await peekRateLimit(db, limit)).count, 0, 'not below zero')
+    t.equal(await refundRateLimit(db, { key: `absent:${key}`, windowSeconds: 900, now }), false)
+
+    // A hit counted just before a window boundary is refunded from that window.
+    const edge = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 59_000)
+    const edgeKey = `auth:ip:${crypto.randomUUID()}`
+    t.equal(
+      (await hitRateLimit(db, { key: edgeKey, limit: 1, windowSeconds: 60, now: edge })).allowed,
+      true,
+    )
+    const next = new Date(edge.getTime() + 2000)
+    t.equal(await refundRateLimit(db, { key: edgeKey, windowSeconds: 60, now: next }), true)
+    t.equal(
+      (await peekRateLimit(db, { key: edgeKey, limit: 1, windowSeconds: 60, now: next })).count,
+      0,
+    )
+    await t.rejects(refundRateLimit(db, { key, windowSeconds: 0 }), TypeError)
   })
 })

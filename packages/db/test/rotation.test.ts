@@ -2,13 +2,15 @@ import { sql } from 'kysely'
 import t from 'tap'
 import {
   createSession,
+  eraseExpiredSuccessors,
   findSessionById,
+  pruneRefreshChains,
   type RotateInput,
   rotateRefreshToken,
   type Session,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
-import { fakeHash, newUser } from './helpers.js'
+import { expectKind, fakeHash, newUser } from './helpers.js'
 
 const GRACE = 10
 const IDLE = 7 * 86_400
@@ -54,9 +56,7 @@ forEachDialect(t, async (t, database) => {
     const { session, hash } = await start(t0)
     const t1 = new Date(t0.getTime() + 3_600_000)
     const next = fakeHash()
-    const result = await rotate(hash, { newTokenHash: next, now: t1 })
-    t.equal(result.kind, 'rotated')
-    if (result.kind !== 'rotated') return
+    const result = expectKind(t, await rotate(hash, { newTokenHash: next, now: t1 }), 'rotated')
     t.equal(result.session.id, session.id)
     t.same(result.session.idleExpiresAt, new Date(t1.getTime() + IDLE * 1000))
     t.same(result.session.lastUsedAt, t1)
@@ -71,9 +71,8 @@ forEachDialect(t, async (t, database) => {
 
   t.test('idle expiry is capped by the absolute expiry', async (t) => {
     const { session, hash } = await start(undefined, { idleTtlSeconds: 60, maxAgeSeconds: 3600 })
-    const result = await rotate(hash)
-    t.equal(result.kind, 'rotated')
-    if (result.kind === 'rotated') t.same(result.session.idleExpiresAt, session.expiresAt)
+    const result = expectKind(t, await rotate(hash), 'rotated')
+    t.same(result.session.idleExpiresAt, session.expiresAt)
   })
 
   t.test('grace window: the previous token gets the same successor back', async (t) => {
@@ -83,12 +82,14 @@ forEachDialect(t, async (t, database) => {
     const first = await rotate(hash, { sealedSuccessor: sealed, now })
     t.equal(first.kind, 'rotated')
     for (const offset of [0, 1000, GRACE * 1000]) {
-      const again = await rotate(hash, { now: new Date(now.getTime() + offset) })
-      t.equal(again.kind, 'grace', `grace at +${offset} ms`)
-      if (again.kind === 'grace') {
-        t.equal(again.sealedSuccessor, sealed, 'same successor, no fork')
-        t.equal(again.session.id, session.id)
-      }
+      const again = expectKind(
+        t,
+        await rotate(hash, { now: new Date(now.getTime() + offset) }),
+        'grace',
+        `grace at +${offset} ms`,
+      )
+      t.equal(again.sealedSuccessor, sealed, 'same successor, no fork')
+      t.equal(again.session.id, session.id)
     }
     const state = await currentHashes(session.id)
     t.equal(state.previous_token_hash, hash, 'grace answers do not rotate')
@@ -157,13 +158,16 @@ forEachDialect(t, async (t, database) => {
     const old = await start(t0, { idleTtlSeconds: 50, maxAgeSeconds: 100 })
     // Keep it idle-fresh by rotating before the idle end, then pass the absolute limit.
     const next = fakeHash()
-    const kept = await rotate(old.hash, {
-      newTokenHash: next,
-      idleTtlSeconds: 60,
-      now: new Date(t0.getTime() + 45_000),
-    })
-    t.equal(kept.kind, 'rotated')
-    if (kept.kind === 'rotated') t.same(kept.session.idleExpiresAt, old.session.expiresAt)
+    const kept = expectKind(
+      t,
+      await rotate(old.hash, {
+        newTokenHash: next,
+        idleTtlSeconds: 60,
+        now: new Date(t0.getTime() + 45_000),
+      }),
+      'rotated',
+    )
+    t.same(kept.session.idleExpiresAt, old.session.expiresAt)
     const afterMax = new Date(old.session.expiresAt.getTime() + 1)
     t.equal((await rotate(next, { now: afterMax })).kind, 'expired')
     t.equal(
@@ -191,7 +195,7 @@ forEachDialect(t, async (t, database) => {
     t.equal(graces.length, 49, 'every other call gets the grace answer')
     const winnerIndex = results.findIndex((r) => r.kind === 'rotated')
     for (const g of graces) {
-      if (g.kind === 'grace') t.equal(g.sealedSuccessor, `sealed-${winnerIndex}`)
+      t.equal(expectKind(t, g, 'grace').sealedSuccessor, `sealed-${winnerIndex}`)
     }
     const stored = await findSessionById(db, session.id)
     t.equal(stored?.revokedAt, null, 'not revoked')
@@ -243,9 +247,8 @@ forEachDialect(t, async (t, database) => {
     await new Promise((r) => setTimeout(r, 100))
     releaseFirst()
     const [r1, r2] = await Promise.all([tx1, tx2])
-    t.equal(r1.kind, 'rotated')
-    t.equal(r2.kind, 'grace')
-    if (r2.kind === 'grace') t.equal(r2.sealedSuccessor, 'tx1-sealed')
+    expectKind(t, r1, 'rotated')
+    t.equal(expectKind(t, r2, 'grace').sealedSuccessor, 'tx1-sealed')
   })
 
   t.test('a rolled-back rotation leaves the old token current', async (t) => {
@@ -270,5 +273,140 @@ forEachDialect(t, async (t, database) => {
       .catch(() => {})
     t.equal((await rotate(hash)).kind, 'rotated')
     t.same(await rotate('rolled-back'), { kind: 'not_found' })
+  })
+
+  const sealedOf = async (sessionId: string) =>
+    (
+      await db
+        .selectFrom('sessions')
+        .select('successor_sealed')
+        .where('id', '=', sessionId)
+        .executeTakeFirstOrThrow()
+    ).successor_sealed
+
+  t.test('the sealed successor is erased when the window ends (SPEC §4)', async (t) => {
+    const t0 = new Date('2026-11-25T10:00:00.000Z')
+    const { session, hash } = await start(t0)
+    const other = await start(t0)
+    const sealed = `sealed:${fakeHash()}`
+    expectKind(t, await rotate(hash, { sealedSuccessor: sealed, now: t0 }), 'rotated')
+    // Another session rotated later: still inside its window at every `now` below.
+    const t1 = new Date(t0.getTime() + 5_000)
+    expectKind(t, await rotate(other.hash, { now: t1 }), 'rotated')
+    const erase = (now: Date) => eraseExpiredSuccessors(db, { graceSeconds: GRACE, now })
+
+    t.equal(await erase(new Date(t0.getTime() + GRACE * 1000)), 0, 'kept at the window edge')
+    t.equal(await sealedOf(session.id), sealed)
+    t.equal(await erase(new Date(t0.getTime() + GRACE * 1000 + 1)), 1, 'erased just after it')
+    t.equal(await sealedOf(session.id), null, 'no stored value opens the current token')
+    t.not(await sealedOf(other.session.id), null, 'a successor still in its window stays')
+    t.equal(await erase(new Date(t0.getTime() + GRACE * 1000 + 1)), 0, 'idempotent')
+
+    // A replay that this instance's clock still places inside the window (another
+    // instance erased with its own clock) is reuse, never a grace answer without a
+    // successor.
+    const replay = await rotate(hash, { now: new Date(t0.getTime() + 1000) })
+    t.same(replay, { kind: 'reused', sessionId: session.id, userId: session.userId })
+    await t.rejects(eraseExpiredSuccessors(db, { graceSeconds: -1 }), TypeError)
+  })
+
+  t.test('a rotation after the window never returns the grace successor', async (t) => {
+    const t0 = new Date('2026-11-25T11:00:00.000Z')
+    const { hash } = await start(t0)
+    expectKind(t, await rotate(hash, { sealedSuccessor: 'kept-secret', now: t0 }), 'rotated')
+    const late = await rotate(hash, { now: new Date(t0.getTime() + GRACE * 1000 + 1) })
+    t.equal(late.kind, 'reused')
+    t.notMatch(JSON.stringify(late), 'kept-secret')
+  })
+
+  const allChainRows = async () =>
+    Number(
+      (
+        await db
+          .selectFrom('refresh_tokens')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
+
+  t.test('chains are pruned to the newest rows; current and previous always stay', async (t) => {
+    const t0 = new Date('2026-11-25T12:00:00.000Z')
+    const { session, hash: first } = await start(t0)
+    const chain = [first]
+    for (let i = 1; i <= 10; i++) {
+      const next = fakeHash()
+      expectKind(
+        t,
+        await rotate(chain.at(-1)!, {
+          newTokenHash: next,
+          now: new Date(t0.getTime() + i * 60_000),
+        }),
+        'rotated',
+      )
+      chain.push(next)
+    }
+    const bystander = await start(t0)
+    const rows = async (sessionId: string) =>
+      (
+        await db
+          .selectFrom('refresh_tokens')
+          .select('token_hash')
+          .where('session_id', '=', sessionId)
+          .execute()
+      ).map((r) => r.token_hash)
+    t.equal((await rows(session.id)).length, 11)
+
+    const before = await allChainRows()
+    const pruned = await pruneRefreshChains(db, { keepPerSession: 3 })
+    t.equal(pruned, before - (await allChainRows()), 'returns how many rows it deleted')
+    t.ok(pruned >= 8, 'at least this chain lost its 8 oldest rows')
+    t.same((await rows(session.id)).sort(), chain.slice(-3).sort(), 'the 3 newest stay')
+    t.same(await rows(bystander.session.id), [bystander.hash], 'short chains are untouched')
+    t.equal(await pruneRefreshChains(db, { keepPerSession: 3 }), 0, 'idempotent')
+
+    const now = new Date(t0.getTime() + 10 * 60_000 + 1000)
+    // The previous token, inside its window: still the grace answer.
+    expectKind(t, await rotate(chain[9]!, { now }), 'grace')
+    // Pruned: no longer recognised. Still refused (REFRESH_INVALID), but no revocation.
+    t.same(await rotate(chain[0]!, { now }), { kind: 'not_found' })
+    t.equal((await findSessionById(db, session.id))?.revokedAt, null, 'the trade-off')
+    // Kept, and older than the previous token: reuse, as before pruning.
+    t.same(await rotate(chain[8]!, { now }), {
+      kind: 'reused',
+      sessionId: session.id,
+      userId: session.userId,
+    })
+
+    await t.rejects(pruneRefreshChains(db, { keepPerSession: 1 }), TypeError)
+    await t.rejects(pruneRefreshChains(db, { keepPerSession: 2.5 }), TypeError)
+  })
+
+  t.test('pruning keeps current and previous even when their clocks ran backwards', async (t) => {
+    const t0 = new Date('2026-11-25T13:00:00.000Z')
+    const { session, hash: h0 } = await start(t0)
+    const hashes = [h0]
+    // Issue times out of order (clock skew between instances): the two newest tokens,
+    // h3 (previous) and h4 (current), rank as the oldest of the chain.
+    for (const offset of [60_000, 120_000, -120_000, -180_000]) {
+      const next = fakeHash()
+      const now = new Date(t0.getTime() + offset)
+      expectKind(t, await rotate(hashes.at(-1)!, { newTokenHash: next, now }), 'rotated')
+      hashes.push(next)
+    }
+    const [, h1, h2, h3, h4] = hashes
+    await pruneRefreshChains(db, { keepPerSession: 2 })
+    const left = await db
+      .selectFrom('refresh_tokens')
+      .select('token_hash')
+      .where('session_id', '=', session.id)
+      .execute()
+    t.same(
+      left.map((r) => r.token_hash).sort(),
+      [h1, h2, h3, h4].sort(),
+      'h0 went; the 2 newest by the clock stay, and so do previous and current',
+    )
+    const soon = new Date(t0.getTime() - 179_000)
+    expectKind(t, await rotate(h3!, { now: soon }), 'grace')
+    expectKind(t, await rotate(h4!, { now: soon }), 'rotated')
   })
 })

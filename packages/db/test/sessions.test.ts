@@ -1,12 +1,14 @@
 import t from 'tap'
 import {
   createSession,
+  deleteEndedSessions,
   findSessionById,
   findSessionByRefreshHash,
   listLiveSessions,
   loadRecentRevocations,
   revokeSession,
   revokeUserSessions,
+  rotateRefreshToken,
   sessionState,
   touchSession,
   USER_AGENT_MAX,
@@ -180,5 +182,49 @@ forEachDialect(t, async (t, { db }) => {
     const recent = await loadRecentRevocations(db, new Date(Date.now() - 15 * 60_000))
     const mine = recent.filter((e) => e.userId === user.id)
     t.same(mine, [{ sessionId: s2.id, userId: user.id, revokedAt: t1, reason: 'reuse' }])
+  })
+
+  t.test('deleting ended sessions deletes their refresh-token chains too', async (t) => {
+    const user = await newUser(db)
+    const t0 = new Date('2026-01-01T00:00:00.000Z')
+    const chainOf = async (sessionId: string) =>
+      (
+        await db
+          .selectFrom('refresh_tokens')
+          .select('token_hash')
+          .where('session_id', '=', sessionId)
+          .execute()
+      ).length
+    const ended = await open(user.id, { now: t0 })
+    const first = fakeHash()
+    const rotated = await createSession(db, {
+      userId: user.id,
+      refreshTokenHash: first,
+      idleTtlSeconds: 7 * DAY,
+      maxAgeSeconds: 30 * DAY,
+      now: t0,
+    })
+    const result = await rotateRefreshToken(db, {
+      presentedHash: first,
+      newTokenHash: fakeHash(),
+      sealedSuccessor: 's',
+      graceSeconds: 10,
+      idleTtlSeconds: 7 * DAY,
+      now: t0,
+    })
+    t.equal(result.kind, 'rotated')
+    await revokeSession(db, { sessionId: rotated.id, reason: 'logout', now: t0 })
+    const live = await open(user.id, { now: new Date(t0.getTime() + 30 * DAY * 1000) })
+    t.equal(await chainOf(rotated.id), 2)
+
+    const deleted = await deleteEndedSessions(db, new Date(t0.getTime() + 31 * DAY * 1000))
+    t.ok(deleted >= 2, 'both ended sessions deleted')
+    t.equal(await findSessionById(db, ended.id), undefined)
+    t.equal(await findSessionById(db, rotated.id), undefined)
+    t.equal(await chainOf(ended.id), 0, 'expired: chain gone')
+    t.equal(await chainOf(rotated.id), 0, 'revoked: chain gone (ON DELETE CASCADE)')
+    t.equal(await findSessionByRefreshHash(db, first), undefined)
+    t.equal(await chainOf(live.id), 1, 'a live session keeps its chain')
+    t.equal((await findSessionById(db, live.id))?.id, live.id)
   })
 })

@@ -1,9 +1,16 @@
+import { sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
+  canonicalEmail,
   createUser,
   DatabaseError,
+  EmailTaken,
   findUserByEmail,
   findUserById,
+  MigrationFailed,
+  migrateToLatest,
+  migrationProvider,
   updatePasswordHash,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
@@ -26,6 +33,7 @@ forEachDialect(t, async (t, { db }) => {
       displayName: 'Grace',
     })
     t.equal(user.email, 'Grace.Hopper@Example.COM')
+    t.equal(user.emailCanonical, 'grace.hopper@example.com')
     t.equal(user.tokenVersion, 0)
     t.equal(user.displayName, 'Grace')
     t.ok(user.createdAt instanceof Date)
@@ -106,4 +114,145 @@ forEachDialect(t, async (t, { db }) => {
     t.equal(await findUserByEmail(db, 'nul\u0000@example.com'), undefined, 'lookup finds nothing')
     t.equal(await findUserByEmail(db, 'x'.repeat(100_000)), undefined)
   })
+
+  t.test(
+    'one canonical email: fullwidth, case, İ and spacing variants are one account',
+    async (t) => {
+      const ada = await createUser(db, { email: 'Ada@Example.com', passwordHash: 'h' })
+      t.equal(ada.email, 'Ada@Example.com', 'the address as typed is kept for display')
+      for (const variant of [
+        'ＡＤＡ＠ｅｘａｍｐｌｅ．ｃｏｍ',
+        'ａｄａ@example.com',
+        'ADA@EXAMPLE.COM',
+        '  ada@example.com\t',
+        'ada@example.com\u3000',
+      ]) {
+        t.equal(
+          (await findUserByEmail(db, variant))?.id,
+          ada.id,
+          `found by ${JSON.stringify(variant)}`,
+        )
+        const taken = await createUser(db, { email: variant, passwordHash: 'h' }).catch((e) => e)
+        t.type(taken, EmailTaken, `EMAIL_TAKEN for ${JSON.stringify(variant)}`)
+        t.equal((taken as DatabaseError).code, 'EMAIL_TAKEN')
+      }
+
+      // U+0130 'İ': NFKC keeps it, toLowerCase makes it 'i' + U+0307; one account with 'i'.
+      const inci = await createUser(db, { email: 'inci@example.com', passwordHash: 'h' })
+      for (const variant of ['İNCİ@example.com', 'İnci@example.com', 'I\u0307nci@example.com']) {
+        t.equal(
+          (await findUserByEmail(db, variant))?.id,
+          inci.id,
+          `found by ${JSON.stringify(variant)}`,
+        )
+        const taken = await createUser(db, { email: variant, passwordHash: 'h' }).catch((e) => e)
+        t.equal((taken as DatabaseError).code, 'EMAIL_TAKEN', `EMAIL_TAKEN for ${variant}`)
+      }
+      // The other way round: an account registered with 'İ' is found by 'i'.
+      const sigma = await createUser(db, { email: 'İΣ@example.gr', passwordHash: 'h' })
+      t.equal((await findUserByEmail(db, 'iσ@example.gr'))?.id, sigma.id)
+      t.equal((await findUserByEmail(db, 'iς@example.gr'))?.id, sigma.id, 'final sigma too')
+      t.equal(
+        await findUserByEmail(db, 'ınci@example.com'),
+        undefined,
+        'dotless ı is another letter, not folded',
+      )
+    },
+  )
+
+  t.test('concurrent sign-ups with two spellings of one address: one wins', async (t) => {
+    const results = await Promise.allSettled([
+      createUser(db, { email: 'ｒａｃｅ２@example.com', passwordHash: 'h' }),
+      createUser(db, { email: 'Race2@Example.com', passwordHash: 'h' }),
+    ])
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+    const rejected = results.find((r) => r.status === 'rejected')
+    t.equal((rejected?.reason as DatabaseError | undefined)?.code, 'EMAIL_TAKEN')
+  })
 })
+
+t.test('canonicalEmail: the rule, and a fixed point', async (t) => {
+  const cases: [string, string][] = [
+    ['ＡＤＡ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'ada@example.com'],
+    [' Ada@Example.COM ', 'ada@example.com'],
+    ['İNCİ@example.com', 'inci@example.com'],
+    ['I\u0307nci@example.com', 'inci@example.com'],
+    ['ΑΣ@example.gr', 'ασ@example.gr'],
+    ['ﬁ@ℌ.example', 'fi@h.example'],
+    ['ınci@example.com', 'ınci@example.com'],
+    ['straße@example.de', 'straße@example.de'],
+  ]
+  for (const [input, expected] of cases) {
+    const canonical = canonicalEmail(input)
+    t.equal(canonical, expected, JSON.stringify(input))
+    t.equal(canonicalEmail(canonical), canonical, `idempotent on ${JSON.stringify(input)}`)
+  }
+})
+
+// The migration's backfill must agree with canonicalEmail, or existing accounts become
+// unfindable; and it must refuse, not merge, accounts that now collide.
+forEachDialect(
+  t,
+  async (t, { db }) => {
+    const migrator = new Migrator({ db, provider: migrationProvider })
+    const { error } = await migrator.migrateTo('2026_11_25_000005_create_rate_limits')
+    t.equal(error, undefined, 'migrated to the schema before canonical emails')
+    const emails = [
+      'plain@example.com',
+      'Mixed.Case@Example.COM',
+      'ＦＵＬＬ＠ｅｘａｍｐｌｅ．ｃｏｍ',
+      'İNCİ@example.com',
+      '  padded@example.com ',
+      'ΑΣ@example.gr',
+    ]
+    const insert = (email: string) =>
+      sql`insert into users (id, email, password_hash, created_at, updated_at)
+        values (${crypto.randomUUID()}, ${email}, 'h', now(), now())`.execute(db)
+    for (const email of emails) await insert(email)
+
+    // Two accounts the old lower(email) index allowed, one canonical form.
+    await insert('twin@example.com')
+    await insert('ＴＷＩＮ@example.com')
+    const refused = await migrateToLatest(db).catch((e: unknown) => e)
+    t.type(refused, MigrationFailed)
+    t.equal((refused as MigrationFailed).migration, '2026_12_01_000007_canonical_emails')
+    t.notMatch(String((refused as Error & { cause?: Error }).cause?.message), /twin/i)
+    const { rows: columns } = await sql<{ n: number }>`select count(*)::int as n
+      from information_schema.columns
+      where table_name = 'users' and column_name = 'email_canonical'`.execute(db)
+    t.equal(columns[0]?.n, 0, 'rolled back: the schema is as it was')
+
+    await sql`delete from users where email = ${'ＴＷＩＮ@example.com'}`.execute(db)
+    const { applied } = await migrateToLatest(db)
+    t.ok(applied.includes('2026_12_01_000007_canonical_emails'))
+    const { rows } = await sql<{
+      email: string
+      email_canonical: string
+    }>`select email, email_canonical from users`.execute(db)
+    t.equal(rows.length, emails.length + 1)
+    for (const row of rows) {
+      t.equal(row.email_canonical, canonicalEmail(row.email), `backfilled ${row.email}`)
+    }
+    t.equal(
+      (await findUserByEmail(db, 'full@example.com'))?.email,
+      'ＦＵＬＬ＠ｅｘａｍｐｌｅ．ｃｏｍ',
+    )
+    t.equal((await findUserByEmail(db, 'inci@EXAMPLE.com'))?.email, 'İNCİ@example.com')
+    const taken = await createUser(db, { email: 'Twin@Example.com', passwordHash: 'h' }).catch(
+      (e) => e,
+    )
+    t.equal(
+      (taken as DatabaseError).code,
+      'EMAIL_TAKEN',
+      'the new unique index maps to EMAIL_TAKEN',
+    )
+    const { rows: indexes } = await sql<{ indexname: string }>`select indexname from pg_indexes
+      where tablename = 'users' order by indexname`.execute(db)
+    t.same(
+      indexes.map((i) => i.indexname),
+      ['users_email_canonical_key', 'users_pkey'],
+      'the lower(email) index is gone',
+    )
+  },
+  { migrate: false },
+)

@@ -4,6 +4,7 @@ import {
   type Database,
   type NewAuditEvent,
 } from '@breakwater/db'
+import type { FastifyBaseLogger } from 'fastify'
 
 export type { AuditEvent, NewAuditEvent }
 
@@ -16,11 +17,13 @@ export async function recordAudit(
   database: Database,
   hook: ((event: AuditEvent) => void) | undefined,
   event: NewAuditEvent,
+  log: FastifyBaseLogger,
 ): Promise<void> {
   let stored: AuditEvent
   try {
     stored = await appendAuditEvent(database.db, event)
-  } catch {
+  } catch (error) {
+    log.warn({ err: error, audit: event.type }, 'audit event not stored; handed to the hook only')
     stored = {
       id: '',
       occurredAt: event.occurredAt ?? new Date(),
@@ -34,7 +37,8 @@ export async function recordAudit(
   }
   try {
     hook?.(stored)
-  } catch {
-    // A failing hook is the hook's problem, not the caller's.
+  } catch (error) {
+    // A failing hook is the hook's problem, not the caller's: report it, go on.
+    log.error({ err: error, audit: event.type }, 'onAuditEvent hook threw')
   }
 }

@@ -1,26 +1,7 @@
-import type { BreakwaterReason } from '@breakwater/tokens'
+import { type BreakwaterReason, REASON_CODES } from '@breakwater/protocol'
 import { TRPCError } from '@trpc/server'
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
 
 export type { BreakwaterReason }
-
-const TRPC_CODE: Record<BreakwaterReason, TRPC_ERROR_CODE_KEY> = {
-  TOKEN_MISSING: 'UNAUTHORIZED',
-  TOKEN_EXPIRED: 'UNAUTHORIZED',
-  TOKEN_INVALID: 'UNAUTHORIZED',
-  SESSION_REVOKED: 'UNAUTHORIZED',
-  SESSION_EXPIRED: 'UNAUTHORIZED',
-  REFRESH_MISSING: 'UNAUTHORIZED',
-  REFRESH_INVALID: 'UNAUTHORIZED',
-  REFRESH_REUSED: 'UNAUTHORIZED',
-  INVALID_CREDENTIALS: 'UNAUTHORIZED',
-  RATE_LIMITED: 'TOO_MANY_REQUESTS',
-  CSRF_REJECTED: 'FORBIDDEN',
-  EMAIL_TAKEN: 'CONFLICT',
-  SESSION_NOT_FOUND: 'NOT_FOUND',
-  WEAK_PASSWORD: 'BAD_REQUEST',
-  DB_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-}
 
 const MESSAGE: Record<BreakwaterReason, string> = {
   TOKEN_MISSING: 'No access token was sent.',
@@ -55,7 +36,7 @@ export class BreakwaterError extends TRPCError {
     options: { message?: string; retryAfter?: number; cause?: unknown } = {},
   ) {
     super({
-      code: TRPC_CODE[reason],
+      code: REASON_CODES[reason],
       message: options.message ?? MESSAGE[reason],
       cause: options.cause,
     })

@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os'
 import type { Database } from '@breakwater/db'
 import { MAX_CLOCK_LEEWAY_SECONDS, type SigningAlgorithm, toSeconds } from '@breakwater/tokens'
 import type { AnyTRPCRouter } from '@trpc/server'
 import type { AuditEvent } from './audit.js'
+import { BreakwaterSetupError } from './setup-error.js'
 
 /** A duration: whole seconds, or a string such as `30s`, `15m`, `7d`. */
 export type Duration = number | string
@@ -38,8 +40,28 @@ export interface BreakwaterOptions {
   keyAlgorithm?: SigningAlgorithm
   /** How often signing keys are re-read from the database. Default `30s`. */
   keyReloadInterval?: Duration
+  /** Refresh-token rotations per session. Default `30/1m` (a client refreshes every `accessTokenTtl`). */
+  refreshLimit?: RateLimit
   /** Password hashes computed at once; the rest queue. Default: cores − 1, at least 1. */
   maxConcurrentHashes?: number
+  /**
+   * Password checks allowed to wait for a hashing slot; past it the answer is
+   * `RATE_LIMITED` (SPEC §6: never an unbounded queue). Default 64.
+   */
+  maxQueuedHashes?: number
+  /**
+   * The key-encryption secret(s) that seal signing keys and other secrets at
+   * rest (AES-256-GCM): base64url of ≥ 32 random bytes. A list rotates it: the
+   * first seals, every one opens. Required with PostgreSQL; on the embedded
+   * database it is generated once into `<dataDir>/secret` (0600).
+   */
+  secret?: string | readonly string[]
+  /** How long audit events are kept. Default `90d`. */
+  auditRetention?: Duration
+  /** Largest request body the plugin's routes accept, in bytes. Default 64 KiB. */
+  bodyLimit?: number
+  /** Milliseconds since the epoch. For tests; the default is `Date.now`. */
+  clock?: () => number
   /** argon2id cost; OWASP's floor (m=19456 KiB, t=2, p=1) is the default and the minimum. */
   argon2?: { memoryCost?: number; timeCost?: number; parallelism?: number }
   /** Called with every audit event after it is stored. Must not throw. */
@@ -69,7 +91,13 @@ export interface ResolvedOptions {
   readonly loginIpLimit: NormalizedRateLimit
   readonly keyAlgorithm: SigningAlgorithm
   readonly keyReloadInterval: number
+  readonly refreshLimit: NormalizedRateLimit
   readonly maxConcurrentHashes: number
+  readonly maxQueuedHashes: number
+  readonly secret: readonly string[] | undefined
+  readonly auditRetention: number
+  readonly bodyLimit: number
+  readonly clock: () => number
   readonly argon2: {
     readonly memoryCost: number
     readonly timeCost: number
@@ -91,13 +119,16 @@ export const DEFAULTS = Object.freeze({
   clockLeeway: '5s',
   loginAccountLimit: '5/15m',
   loginIpLimit: '30/1m',
+  refreshLimit: '30/1m',
   keyReloadInterval: '30s',
+  auditRetention: '90d',
+  bodyLimit: 64 * 1024,
+  maxQueuedHashes: 64,
 })
 
-class OptionError extends TypeError {
+class OptionError extends BreakwaterSetupError {
   constructor(message: string) {
-    super(`@breakwater/server: ${message}`)
-    this.name = 'TypeError'
+    super('OPTION_INVALID', message)
   }
 }
 
@@ -183,9 +214,24 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
   const keyAlgorithm = options.keyAlgorithm ?? 'EdDSA'
   if (keyAlgorithm !== 'EdDSA' && keyAlgorithm !== 'ES256')
     throw new OptionError('keyAlgorithm must be EdDSA or ES256')
-  const maxConcurrentHashes = options.maxConcurrentHashes ?? 1
+  // One core stays with the thread that answers every authenticated call.
+  const maxConcurrentHashes = options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1)
   if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) {
     throw new OptionError('maxConcurrentHashes must be a whole number ≥ 1')
+  }
+  const maxQueuedHashes = options.maxQueuedHashes ?? DEFAULTS.maxQueuedHashes
+  if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 1) {
+    throw new OptionError('maxQueuedHashes must be a whole number ≥ 1')
+  }
+  const bodyLimit = options.bodyLimit ?? DEFAULTS.bodyLimit
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
+    throw new OptionError('bodyLimit must be a whole number of bytes ≥ 1024')
+  }
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') throw new OptionError('clock must be a function')
+  const secret = options.secret === undefined ? undefined : [options.secret].flat()
+  if (secret !== undefined && (secret.length === 0 || secret.some((s) => typeof s !== 'string'))) {
+    throw new OptionError('secret must be a string or a non-empty list of strings')
   }
   const argon2 = { ...ARGON2_FLOOR, ...options.argon2 }
   for (const [name, floor] of Object.entries(ARGON2_FLOOR)) {
@@ -220,7 +266,13 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
       DEFAULTS.keyReloadInterval,
       'keyReloadInterval',
     ),
+    refreshLimit: parseRateLimit(options.refreshLimit ?? DEFAULTS.refreshLimit, 'refreshLimit'),
     maxConcurrentHashes,
+    maxQueuedHashes,
+    secret: secret && Object.freeze(secret),
+    auditRetention: duration(options.auditRetention, DEFAULTS.auditRetention, 'auditRetention'),
+    bodyLimit,
+    clock,
     argon2: Object.freeze(argon2),
     onAuditEvent: options.onAuditEvent,
   })

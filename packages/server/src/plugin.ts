@@ -22,15 +22,12 @@ declare module 'fastify' {
   }
 }
 
-// Bodies of auth calls are small; anything larger is refused before parsing.
-const BODY_LIMIT = 64 * 1024
-
 async function breakwaterPlugin(
   fastify: FastifyInstance,
   options: BreakwaterOptions,
 ): Promise<void> {
   const resolved = resolveOptions(options)
-  const runtime = await createRuntime(resolved)
+  const runtime = await createRuntime(resolved, fastify.log)
   fastify.decorate('breakwater', runtime)
   fastify.decorateRequest('breakwaterSession', null)
   fastify.addHook('onClose', async () => runtime.close())
@@ -39,23 +36,28 @@ async function breakwaterPlugin(
   registerJwksRoute(fastify, runtime)
 
   const router: AnyTRPCRouter = resolved.router ?? breakwaterRouter
-  await fastify.register(fastifyTRPCPlugin, {
-    prefix: resolved.prefix,
-    trpcOptions: {
-      router,
-      createContext: ({ req, res }): BreakwaterContext => ({ req, res, runtime }),
-      responseMeta({ errors }) {
-        const retryAfter = errors
-          .map((error) => breakwaterErrorOf(error)?.retryAfter)
-          .find((value) => value !== undefined)
-        return retryAfter === undefined
-          ? {}
-          : { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) } }
-      },
-    } satisfies FastifyTRPCPluginOptions<AnyTRPCRouter>['trpcOptions'],
+  // In a child context, so the body limit holds for our routes whatever the
+  // embedding app's Fastify allows, and touches none of its own routes.
+  await fastify.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.bodyLimit = Math.min(route.bodyLimit ?? resolved.bodyLimit, resolved.bodyLimit)
+    })
+    await scope.register(fastifyTRPCPlugin, {
+      prefix: resolved.prefix,
+      trpcOptions: {
+        router,
+        createContext: ({ req, res }): BreakwaterContext => ({ req, res, runtime }),
+        responseMeta({ errors }) {
+          const retryAfter = errors
+            .map((error) => breakwaterErrorOf(error)?.retryAfter)
+            .find((value) => value !== undefined)
+          return retryAfter === undefined
+            ? {}
+            : { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) } }
+        },
+      } satisfies FastifyTRPCPluginOptions<AnyTRPCRouter>['trpcOptions'],
+    })
   })
-  fastify.addHook('onRoute', () => {})
-  void BODY_LIMIT
 }
 
 /**

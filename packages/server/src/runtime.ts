@@ -6,10 +6,12 @@ import {
   createAccessTokenSigner,
   createAccessTokenVerifier,
 } from '@breakwater/tokens'
+import type { FastifyBaseLogger } from 'fastify'
 import { type NewAuditEvent, recordAudit } from './audit.js'
 import { createPasswordHasher, type PasswordHasher } from './guard/password.js'
 import { RevocationSet } from './guard/revocation.js'
 import { Keyring } from './keys/keyring.js'
+import { resolveKeyEncryptionSecrets } from './keys/secret.js'
 import { startMaintenance } from './maintenance.js'
 import type { ResolvedOptions } from './options.js'
 
@@ -27,6 +29,11 @@ export interface Runtime {
   readonly passwords: PasswordHasher
   /** The last user and session row seen per session, to answer `auth.me` while storage is down. */
   readonly recentSessions: BoundedMap<string, { user: User; session: Session }>
+  /** Where background failures (audit, key reload, housekeeping) are reported. */
+  readonly log: FastifyBaseLogger
+  /** Milliseconds since the epoch: the one clock every decision of this instance reads. */
+  clock(): number
+  now(): Date
   /** Verifies an access token, from the cache of recently verified tokens when it can. */
   verifyAccessToken(token: string): AccessTokenClaims
   audit(event: NewAuditEvent): Promise<void>
@@ -57,26 +64,46 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
-export async function createRuntime(options: ResolvedOptions): Promise<Runtime> {
+export async function createRuntime(
+  options: ResolvedOptions,
+  log: FastifyBaseLogger,
+): Promise<Runtime> {
   const database = options.database
+  const clock = options.clock
+  const secrets = resolveKeyEncryptionSecrets({ secret: options.secret, database })
   const keyring = await Keyring.open({
     database,
     alg: options.keyAlgorithm,
     retireAfterSeconds: rememberSeconds(options),
     reloadIntervalSeconds: options.keyReloadInterval,
+    secrets: secrets.box,
+    onReloadError: (error) =>
+      log.warn({ err: error }, 'signing keys not reloaded; keeping the loaded set'),
   })
-  const revocations = new RevocationSet(rememberSeconds(options))
+  if (keyring.legacyKeysSealed > 0) {
+    // Sealed now, but older copies may linger in WAL segments and backups.
+    log.warn(
+      { sealed: keyring.legacyKeysSealed },
+      'sealed signing keys an older version stored in clear; run `breakwater keys rotate` to retire them',
+    )
+  }
+  const revocations = new RevocationSet({ blockSeconds: rememberSeconds(options), clock })
   await revocations.start(database)
   const passwords = await createPasswordHasher(options)
-  const stopMaintenance = startMaintenance(database)
-  const tokenOptions = { issuer: options.issuer, audience: options.audience, keys: keyring }
+  const stopMaintenance = startMaintenance(database, options, log)
+  const tokenOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    keys: keyring,
+    clock,
+  }
   const signer = createAccessTokenSigner({ ...tokenOptions, ttl: options.accessTokenTtl })
   const verifier = createAccessTokenVerifier({ ...tokenOptions, clockLeeway: options.clockLeeway })
 
   const verified = new BoundedMap<string, AccessTokenClaims>(VERIFIED_CACHE_SIZE)
   function verifyAccessToken(token: string): AccessTokenClaims {
     const cached = verified.get(token)
-    if (cached && cached.exp + options.clockLeeway > Date.now() / 1000) return cached
+    if (cached && cached.exp + options.clockLeeway > clock() / 1000) return cached
     const claims = verifier.verify(token)
     verified.set(token, claims)
     return claims
@@ -94,8 +121,12 @@ export async function createRuntime(options: ResolvedOptions): Promise<Runtime> 
     revocations,
     passwords,
     recentSessions,
+    log,
+    clock,
+    now: () => new Date(clock()),
     verifyAccessToken,
-    audit: (event: NewAuditEvent) => recordAudit(database, options.onAuditEvent, event),
+    audit: (event: NewAuditEvent) =>
+      recordAudit(database, options.onAuditEvent, { occurredAt: new Date(clock()), ...event }, log),
     close() {
       keyring.close()
       revocations.stop()

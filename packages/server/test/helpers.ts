@@ -1,5 +1,5 @@
 import type { Database } from '@breakwater/db'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { type BreakwaterOptions, breakwater } from '../src/index.js'
 
 export interface Reply<T = unknown> {
@@ -24,14 +24,30 @@ export interface Server {
   close(): Promise<void>
 }
 
+/** A fixed key-encryption secret for tests (32 bytes, base64url); PostgreSQL needs one. */
+export const TEST_SECRET = Buffer.alloc(32, 7).toString('base64url')
+
+/** A clock a test moves by hand: `clock.now` in milliseconds, `clock.advance(seconds)`. */
+export function manualClock(start = Date.now()) {
+  const clock = {
+    now: start,
+    read: () => clock.now,
+    advance(seconds: number) {
+      clock.now += seconds * 1000
+    },
+  }
+  return clock
+}
+
 /** A real Fastify with the plugin, listening on a free loopback port. */
 export async function startServer(
   database: Database,
   options: Partial<BreakwaterOptions> = {},
   configure?: (app: FastifyInstance) => void | Promise<void>,
+  fastifyOptions: FastifyServerOptions = {},
 ): Promise<Server> {
-  const app = Fastify({ logger: false })
-  await app.register(breakwater, { database, ...options })
+  const app = Fastify({ logger: false, ...fastifyOptions })
+  await app.register(breakwater, { database, secret: TEST_SECRET, ...options })
   await configure?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()

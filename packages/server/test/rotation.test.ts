@@ -1,10 +1,11 @@
 import { forEachDialect } from '@breakwater/db/testing'
 import t, { type Test } from 'tap'
-import { type AuthResult, Client, registerBearer, sleep, startServer } from './helpers.js'
+import { type AuthResult, Client, manualClock, registerBearer, startServer } from './helpers.js'
 
 t.test('rotation semantics of SPEC §4 over HTTP', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const server = await startServer(database, { refreshReuseGrace: '2s' })
+    const clock = manualClock()
+    const server = await startServer(database, { refreshReuseGrace: '2s', clock: clock.read })
     t.teardown(server.close)
 
     await t.test(
@@ -17,7 +18,7 @@ t.test('rotation semantics of SPEC §4 over HTTP', (t) =>
         const live = rotated.data.tokens!
         client.bearer = live.accessToken
         t.equal((await client.query('auth.me')).status, 200)
-        await sleep(2300)
+        clock.advance(2.3)
         const replay = await new Client(server.url).mutation('auth.refresh', {
           refreshToken: tokens.refreshToken,
         })
@@ -98,15 +99,17 @@ t.test('rotation semantics of SPEC §4 over HTTP', (t) =>
 
 t.test('expired sessions cannot rotate', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
+    const clock = manualClock()
     const server = await startServer(database, {
       accessTokenTtl: 1,
       refreshIdleTtl: 2,
       sessionMaxAge: 2,
       clockLeeway: 0,
+      clock: clock.read,
     })
     t.teardown(server.close)
     const { client, tokens } = await registerBearer(server.url)
-    await sleep(2200)
+    clock.advance(2.2)
     const reply = await client.mutation('auth.refresh', { refreshToken: tokens.refreshToken })
     t.equal(reply.status, 401)
     t.equal(reply.reason, 'SESSION_EXPIRED')

@@ -5,7 +5,7 @@ import { jwtVerify } from 'jose'
 import {
   createAccessTokenSigner,
   createAccessTokenVerifier,
-  initialKeys,
+  generateSigningKey,
   KeySet,
   type SigningAlgorithm,
 } from '../src/index.js'
@@ -39,7 +39,7 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 async function bench(alg: SigningAlgorithm) {
-  const keys = KeySet.from(await initialKeys({ alg }))
+  const keys = KeySet.from([await generateSigningKey({ alg, state: 'active' })])
   const options = { issuer: 'https://bench.local', audience: 'bench', keys }
   const { token } = await createAccessTokenSigner(options).sign({ sub: 'user', sid: 'session' })
   const verifier = createAccessTokenVerifier(options)
@@ -87,5 +87,5 @@ for (const r of rows) {
 }
 const worst = Math.min(...rows.map((r) => r.ratio))
 console.log(
-  `goal ≥ 0.70 of the floor: ${worst >= 0.7 ? 'met' : 'NOT met'} (worst ratio ${worst.toFixed(2)})`,
+  `goal ≥ 0.85 of the floor: ${worst >= 0.85 ? 'met' : 'NOT met'} (worst ratio ${worst.toFixed(2)})`,
 )

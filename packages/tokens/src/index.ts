@@ -3,6 +3,7 @@ export { ACCESS_TOKEN_TYPE, MAX_CLOCK_LEEWAY_SECONDS } from './access/claims.js'
 export type {
   AccessTokenSigner,
   AccessTokenSignerOptions,
+  AccessTokenSubject,
   SignedAccessToken,
 } from './access/sign.js'
 export { createAccessTokenSigner, signAccessToken } from './access/sign.js'
@@ -22,8 +23,6 @@ export type { GenerateSigningKeyOptions } from './keys/generate.js'
 export { generateSigningKey } from './keys/generate.js'
 export type { Jwks, SigningKeys, VerificationKey, VerificationKeys } from './keys/key-set.js'
 export { KeySet } from './keys/key-set.js'
-export type { RotateKeysOptions } from './keys/rotate.js'
-export { initialKeys, pruneRetiredKeys, rotateKeys } from './keys/rotate.js'
 export type {
   KeyState,
   PublicJwk,
@@ -31,8 +30,20 @@ export type {
   SigningKey,
   SigningKeyJson,
 } from './keys/signing-key.js'
-export { exportSigningKey, importSigningKey, SIGNING_ALGORITHMS } from './keys/signing-key.js'
+export {
+  exportSigningKey,
+  importSigningKey,
+  KEY_STATES,
+  SIGNING_ALGORITHMS,
+} from './keys/signing-key.js'
 export { BREAKWATER_REASONS, type BreakwaterReason } from './reasons.js'
 export { hashRefreshToken, safeEqual } from './refresh/hash.js'
 export { isRefreshTokenShape, mintRefreshToken, REFRESH_TOKEN_BYTES } from './refresh/mint.js'
 export { openSuccessor, sealSuccessor } from './refresh/successor.js'
+export { generateSecret, MIN_SECRET_BYTES, parseSecret, parseSecrets } from './secrets/secret.js'
+export {
+  createSecretBox,
+  type SecretBox,
+  SecretBoxError,
+  type SecretBoxErrorCode,
+} from './secrets/secret-box.js'

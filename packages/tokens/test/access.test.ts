@@ -9,7 +9,7 @@ import {
   TokenError,
   verifyAccessToken,
 } from '../src/index.js'
-import { buildAttackCorpus, forgeJws } from '../src/testing.js'
+import { buildAttackCorpus, forgeJws, respellBase64url } from '../src/testing.js'
 import { AUDIENCE, ISSUER, setup } from './helpers.js'
 
 for (const alg of ['EdDSA', 'ES256'] as const) {
@@ -195,3 +195,116 @@ t.test('arbitrary input never throws anything but a TokenError', async (t) => {
   )
   t.pass('3 properties held')
 })
+
+t.test(
+  'exp never passes the session end (notAfter), and a session that ended gets no token',
+  async (t) => {
+    const { signer, verifier, clock } = await setup()
+    const now = clock.seconds()
+    const capped = await signer.sign({
+      sub: 'u',
+      sid: 's',
+      notAfter: new Date((now + 60) * 1000 + 999),
+    })
+    t.equal(capped.claims.exp, now + 60, 'capped at the session end, floored to a second')
+    t.equal(capped.expiresAt.getTime(), (now + 60) * 1000)
+    t.equal(verifier.verify(capped.token).exp, now + 60)
+    clock.advance(60 + 5)
+    t.throws(() => verifier.verify(capped.token), { reason: 'TOKEN_EXPIRED', message: /./ })
+
+    const later = await signer.sign({ sub: 'u', sid: 's', notAfter: clock.seconds() + 86_400 })
+    t.equal(later.claims.exp, later.claims.iat + 900, 'a later session end leaves iat + ttl')
+    const seconds = await signer.sign({ sub: 'u', sid: 's', notAfter: clock.seconds() + 1 })
+    t.equal(seconds.claims.exp, seconds.claims.iat + 1, 'epoch seconds work too')
+
+    for (const ended of [clock.seconds(), clock.seconds() - 1, new Date(clock() + 999), 0]) {
+      await t.rejects(
+        signer.sign({ sub: 'u', sid: 's', notAfter: ended }),
+        { name: 'TypeError', message: /session has ended/ },
+        `notAfter ${String(ended)}`,
+      )
+    }
+    for (const bad of [Number.NaN, new Date('nope'), -5, '2030-01-01' as unknown as number]) {
+      await t.rejects(signer.sign({ sub: 'u', sid: 's', notAfter: bad }), {
+        name: 'TypeError',
+        message: /notAfter/,
+      })
+    }
+  },
+)
+
+t.test('auth_time and amr pass through sign and verify, and only when given', async (t) => {
+  const { signer, verifier, clock } = await setup()
+  const plain = await signer.sign({ sub: 'u', sid: 's' })
+  const claims = verifier.verify(plain.token)
+  t.notOk('auth_time' in claims || 'amr' in claims, 'absent when not given')
+  t.notMatch(Buffer.from(plain.token.split('.')[1]!, 'base64url').toString(), /auth_time|amr/)
+
+  const authTime = clock.seconds() - 30
+  const strong = await signer.sign({
+    sub: 'u',
+    sid: 's',
+    authTime: new Date(authTime * 1000 + 500),
+    amr: ['pwd', 'otp'],
+  })
+  t.equal(strong.claims.auth_time, authTime)
+  t.same(strong.claims.amr, ['pwd', 'otp'])
+  t.same(verifier.verify(strong.token), strong.claims, 'verify returns them')
+  t.equal(
+    verifier.verify((await signer.sign({ sub: 'u', sid: 's', authTime })).token).auth_time,
+    authTime,
+  )
+
+  for (const amr of [[], [''], ['x'.repeat(33)], Array(9).fill('pwd'), 'pwd', [1]]) {
+    await t.rejects(
+      signer.sign({ sub: 'u', sid: 's', amr: amr as string[] }),
+      { name: 'TypeError', message: /amr/ },
+      JSON.stringify(amr).slice(0, 30),
+    )
+  }
+  await t.rejects(signer.sign({ sub: 'u', sid: 's', authTime: -1 }), /authTime/)
+})
+
+t.test('every non-canonical spelling of a genuine signature is TOKEN_INVALID', async (t) => {
+  const { signer, verifier } = await setup()
+  const { token } = await signer.sign({ sub: 'u', sid: 's' })
+  const dot = token.lastIndexOf('.')
+  const signature = token.slice(dot + 1)
+  t.equal(signature.length, 86, 'a 64-byte signature is 86 characters, 4 bits unused')
+  t.match(signature.at(-1)!, /^[AQgw]$/, 'so its last character is one of A, Q, g, w')
+  for (let bits = 1; bits < 16; bits++) {
+    const respelled = respellBase64url(signature, bits)
+    t.same(
+      Buffer.from(respelled, 'base64url'),
+      Buffer.from(signature, 'base64url'),
+      `${respelled.at(-1)} decodes to the same bytes`,
+    )
+    t.throws(() => verifier.verify(`${token.slice(0, dot + 1)}${respelled}`), {
+      reason: 'TOKEN_INVALID',
+      message: 'signature is not canonical base64url',
+    })
+  }
+  t.throws(() => verifier.verify(`${token}=`), { reason: 'TOKEN_INVALID', message: /./ })
+  t.equal(verifier.verify(token).sub, 'u', 'the canonical spelling still verifies')
+})
+
+t.test(
+  'the canonical check agrees with re-encoding, for every length and last character',
+  async (t) => {
+    const { isCanonicalBase64url } = await import('../src/internal/base64url.js')
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    let checked = 0
+    for (let length = 1; length <= 70; length++) {
+      const base = Buffer.alloc(length, 0xa5).toString('base64url')
+      for (const last of alphabet) {
+        const text = `${base.slice(0, -1)}${last}`
+        const canonical = Buffer.from(text, 'base64url').toString('base64url') === text
+        if (isCanonicalBase64url(text) !== canonical) t.fail(`${text} (${length} bytes)`)
+        checked++
+      }
+    }
+    for (const bad of ['', 'A', 'AAAAA', 'AA==', 'A+', 'A/', 'é'])
+      t.notOk(isCanonicalBase64url(bad), bad)
+    t.pass(`${checked} spellings checked`)
+  },
+)

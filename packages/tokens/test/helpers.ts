@@ -1,9 +1,13 @@
 import {
   createAccessTokenSigner,
   createAccessTokenVerifier,
+  exportSigningKey,
   generateSigningKey,
+  importSigningKey,
   KeySet,
+  type KeyState,
   type SigningAlgorithm,
+  type SigningKey,
 } from '../src/index.js'
 
 export const ISSUER = 'https://auth.breakwater.test'
@@ -33,4 +37,9 @@ export async function setup(alg: SigningAlgorithm = 'EdDSA') {
   })
   const verifier = createAccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys, clock })
   return { clock, key, keys, signer, verifier }
+}
+
+/** The same key in another state: what the server's keyring does to a stored row. */
+export function inState(key: SigningKey, state: KeyState): SigningKey {
+  return importSigningKey({ ...exportSigningKey(key), state })
 }

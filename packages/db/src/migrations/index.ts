@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
-import { DatabaseUnavailable, MigrationFailed, translateError } from '../errors.js'
+import { DatabaseUnavailable, isUnavailableError, MigrationFailed } from '../errors.js'
 import type { BreakwaterSchema } from '../schema.js'
 import * as createUsers from './2026_11_25_000001_create_users.js'
 import * as createSessions from './2026_11_25_000002_create_sessions.js'
 import * as createSigningKeys from './2026_11_25_000003_create_signing_keys.js'
 import * as createAuthEvents from './2026_11_25_000004_create_auth_events.js'
 import * as createRateLimits from './2026_11_25_000005_create_rate_limits.js'
+import * as sealSigningKeys from './2026_12_01_000006_seal_signing_keys.js'
+import * as canonicalEmails from './2026_12_01_000007_canonical_emails.js'
 
 /**
  * Every migration, by name. Listed statically (not read from a folder) so the package
@@ -19,6 +21,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_25_000003_create_signing_keys': createSigningKeys,
   '2026_11_25_000004_create_auth_events': createAuthEvents,
   '2026_11_25_000005_create_rate_limits': createRateLimits,
+  '2026_12_01_000006_seal_signing_keys': sealSigningKeys,
+  '2026_12_01_000007_canonical_emails': canonicalEmails,
 })
 
 /** A kysely `MigrationProvider` over {@link MIGRATIONS}. */
@@ -45,8 +49,13 @@ export async function migrateToLatest(db: Kysely<BreakwaterSchema>): Promise<Mig
   const { error, results } = await migrator.migrateToLatest()
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName
-    const translated = translateError(error)
-    if (translated instanceof DatabaseUnavailable) throw translated
+    // Driver failures arrive translated (guarded-dialect.ts); a migration's own refusal
+    // is a plain Error, which must not pass for an outage.
+    if (isUnavailableError(error)) {
+      throw error instanceof DatabaseUnavailable
+        ? error
+        : new DatabaseUnavailable('database unavailable while migrating', { cause: error })
+    }
     throw new MigrationFailed(failed, { cause: error })
   }
   return {

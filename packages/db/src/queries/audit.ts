@@ -100,3 +100,32 @@ export async function listAuditEvents(db: Executor, query: AuditQuery = {}): Pro
   const rows = await q.orderBy('occurred_at', 'desc').orderBy('id').limit(limit).execute()
   return rows.map(toAuditEvent)
 }
+
+/** Input of {@link pruneAuditEvents}. */
+export interface PruneAuditEvents {
+  /** Events that occurred strictly before this instant are deleted: now − retention. */
+  readonly before: Date
+}
+
+/**
+ * Deletes audit events older than the retention (SPEC §4: `AUDIT_RETENTION`, default
+ * 90 days, pruned on a schedule). One `DELETE` through the `occurred_at` index; the
+ * trail has no foreign keys, so nothing else is touched.
+ *
+ * @example
+ * ```ts
+ * await pruneAuditEvents(db, { before: new Date(Date.now() - 90 * 86_400_000) })
+ * ```
+ *
+ * @returns how many events were deleted.
+ */
+export async function pruneAuditEvents(db: Executor, input: PruneAuditEvents): Promise<number> {
+  if (!(input.before instanceof Date) || Number.isNaN(input.before.getTime())) {
+    throw new TypeError('@breakwater/db: before must be a valid Date')
+  }
+  const result = await db
+    .deleteFrom('auth_events')
+    .where('occurred_at', '<', input.before)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

@@ -79,9 +79,13 @@ function estimate(w: Window, current: number, previous: number): number {
  * Sliding-window estimate: previous window's count × the share of it still inside the
  * window, plus the current window's count.
  *
- * For "30 attempts per IP per minute": `hitRateLimit` on every attempt. For
- * "5 failed logins per account per 15 min": {@link peekRateLimit} before checking the
- * password, `hitRateLimit` after a failure, {@link resetRateLimit} after a success.
+ * Count before the work it guards (SPEC §6): a burst of N concurrent attempts then gets
+ * at most `limit` allowed verdicts, whatever N, because each hit is counted and checked
+ * in the same statement. For "30 attempts per IP per minute": `hitRateLimit` on every
+ * attempt. For "5 failed logins per account per 15 min": `hitRateLimit` before checking
+ * the password, {@link resetRateLimit} after a success, {@link refundRateLimit} when the
+ * attempt was refused before its password was checked. ({@link peekRateLimit} only
+ * reads: checking with it and counting later lets a burst through.)
  */
 export async function hitRateLimit(db: Executor, input: RateLimit): Promise<RateLimitVerdict> {
   check(input)
@@ -142,6 +146,44 @@ export async function peekRateLimit(db: Executor, input: RateLimit): Promise<Rat
   const count = estimate(w, current, previous)
   if (count + 1 <= input.limit) return { allowed: true, retryAfterSeconds: 0, count }
   return { allowed: false, retryAfterSeconds: retryAfter(input, w, current, previous), count }
+}
+
+/** Input of {@link refundRateLimit}: which counter, and the window it is kept in. */
+export interface RateLimitRefund {
+  readonly key: string
+  /** The same `windowSeconds` as the hits being refunded. */
+  readonly windowSeconds: number
+  readonly now?: Date
+}
+
+/**
+ * Takes back one hit of `key`, atomically, never going below zero: for a hit that
+ * {@link hitRateLimit} counted before the work it guards, when that work then did not
+ * happen (SPEC §6: "an attempt is counted before its password is checked"; a caller that
+ * refused the attempt for another reason, such as a full hashing queue, gives it back).
+ *
+ * One conditional `UPDATE` under the row lock, so concurrent refunds and hits never lose
+ * an update. The hit is taken from the window the row last counted in: the current
+ * window, or the previous one when no hit has rolled the row over since (the refunded
+ * hit then sat just before the boundary).
+ *
+ * @returns whether a hit was taken back (`false` when there was none to take).
+ */
+export async function refundRateLimit(db: Executor, input: RateLimitRefund): Promise<boolean> {
+  requireNumber('windowSeconds', input.windowSeconds, 1)
+  if (!Number.isInteger(input.windowSeconds)) {
+    throw new TypeError('@breakwater/db: windowSeconds must be an integer')
+  }
+  if (!isStorableText(input.key)) return false
+  const w = windowAt(instant(input.now), input.windowSeconds)
+  const result = await db
+    .updateTable('rate_limits')
+    .set((eb) => ({ count: eb('count', '-', 1) }))
+    .where('key', '=', input.key)
+    .where('window_start', 'in', [w.start, w.previousStart])
+    .where('count', '>', 0)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
 }
 
 /** Forgets every hit of `key` (after a successful login, for the account key). */

@@ -29,10 +29,12 @@ export interface RotateInput {
  * - `rotated`: the presented token was current; the successor is now current.
  * - `grace`: the presented token was just replaced (within the grace window); answer
  *   with `sealedSuccessor`, the successor stored by that rotation (the chain never forks).
- * - `reused`: an older token of the chain, or the previous one after the window; the
- *   session is now revoked (reason `reuse`) and the revocation broadcast.
+ * - `reused`: an older token of the chain, or the previous one after the window (or once
+ *   {@link eraseExpiredSuccessors} erased its successor); the session is now revoked
+ *   (reason `reuse`) and the revocation broadcast.
  * - `revoked` / `expired`: the session already ended (checked before reuse).
- * - `not_found`: no session ever issued this token.
+ * - `not_found`: no session ever issued this token, or it was pruned from the chain
+ *   ({@link pruneRefreshChains}) or deleted with its ended session.
  */
 export type RotateResult =
   | { readonly kind: 'rotated'; readonly session: Session }
@@ -147,14 +149,17 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
     // Became current again between our statements: only a concurrent writer could do
     // that; try again.
     if (found.current_token_hash === presentedHash) continue
+    // Within the window, and only while the sealed successor is still stored: once
+    // eraseExpiredSuccessors has erased it (another instance's clock, a shorter window
+    // there) the window is over for every instance, and the replay is reuse like any
+    // other late one, never a grace answer without a successor.
     if (
       found.previous_token_hash === presentedHash &&
       found.rotated_at !== null &&
-      found.rotated_at >= graceCutoff
+      found.rotated_at >= graceCutoff &&
+      found.successor_sealed !== null
     ) {
-      // Set together with previous_token_hash by every rotation, so never null here.
-      const sealedSuccessor = found.successor_sealed ?? ''
-      return { kind: 'grace', session: toSession(found), sealedSuccessor }
+      return { kind: 'grace', session: toSession(found), sealedSuccessor: found.successor_sealed }
     }
 
     const revoked = await revokeWhere(
@@ -167,6 +172,7 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
             eb('previous_token_hash', 'is', null),
             eb('previous_token_hash', '<>', presentedHash),
             eb('rotated_at', '<', graceCutoff),
+            eb('successor_sealed', 'is', null),
           ]),
         ]),
       'reuse',
@@ -176,4 +182,121 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
     // The row changed under us (revoked by someone else, or rotated): classify again.
   }
   throw new Error('@breakwater/db: refresh-token rotation did not settle')
+}
+
+/** Input of {@link eraseExpiredSuccessors}. */
+export interface EraseExpiredSuccessors {
+  /** The `graceSeconds` rotations use (SPEC §4 `REFRESH_REUSE_GRACE`). */
+  readonly graceSeconds: number
+  readonly now?: Date
+}
+
+/**
+ * Erases the sealed grace-window successors whose window has ended (SPEC §4: "after it,
+ * no stored value together with an old token yields the current one"). A rotation stores
+ * the successor sealed under a key derived from the token it replaced, so that a replay
+ * within the window gets the same successor; after the window it is only a liability: a
+ * database dump plus a stolen old token would open it. Run it on a schedule, at least as
+ * often as the window is long for a tight bound (the server's maintenance loop does).
+ *
+ * One `UPDATE`, through the partial index on rows that still hold a successor. A rotation
+ * racing it moves `rotated_at` forward under the row lock, and PostgreSQL re-checks the
+ * condition on the new row, so a fresh successor is never erased. The boundary matches
+ * {@link rotateRefreshToken}'s: at exactly `rotated_at + graceSeconds` the replay is still
+ * within the window and the successor is kept.
+ *
+ * @example
+ * ```ts
+ * await eraseExpiredSuccessors(db, { graceSeconds: 10 })
+ * ```
+ *
+ * @returns how many successors were erased.
+ */
+export async function eraseExpiredSuccessors(
+  db: Executor,
+  input: EraseExpiredSuccessors,
+): Promise<number> {
+  requireNumber('graceSeconds', input.graceSeconds, 0)
+  const cutoff = addSeconds(instant(input.now), -input.graceSeconds)
+  const result = await db
+    .updateTable('sessions')
+    .set({ successor_sealed: null })
+    .where('successor_sealed', 'is not', null)
+    .where('rotated_at', '<', cutoff)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/** Input of {@link pruneRefreshChains}. */
+export interface PruneRefreshChains {
+  /**
+   * Chain rows kept per session, newest first; at least 2. The session's current and
+   * previous tokens are always kept, whatever their rank.
+   */
+  readonly keepPerSession: number
+}
+
+/**
+ * Bounds each session's refresh-token chain (SPEC §4: "chain rows are pruned on a
+ * schedule"): deletes all but the `keepPerSession` newest rows of every session, never
+ * its current or previous token. Without it a session refreshed every 15 minutes for 30
+ * days keeps ~2 900 rows.
+ *
+ * **Trade-off.** The chain exists so that an old token presented again reads as theft
+ * (`reused`: the whole session is revoked). A token older than the kept rows reads
+ * `not_found` instead, which the server answers with `REFRESH_INVALID`: the token is
+ * still refused, but presenting it no longer revokes the session. Keep enough rows to
+ * cover the tokens a thief could plausibly hold (e.g. `keepPerSession: 100` covers 25 h
+ * of refreshes every 15 minutes); the current and previous tokens, which decide rotation
+ * and the grace window, are never pruned. Ended sessions lose their whole chain when
+ * `deleteEndedSessions` deletes them (`ON DELETE CASCADE`).
+ *
+ * One `DELETE`, ranking each chain by issue time through the
+ * `(session_id, issued_at)` index. Rows a concurrent rotation adds are newer than every
+ * row it deletes.
+ *
+ * @example
+ * ```ts
+ * await pruneRefreshChains(db, { keepPerSession: 100 })
+ * ```
+ *
+ * @returns how many chain rows were deleted.
+ */
+export async function pruneRefreshChains(db: Executor, input: PruneRefreshChains): Promise<number> {
+  const keep = input.keepPerSession
+  requireNumber('keepPerSession', keep, 2)
+  if (!Number.isInteger(keep)) {
+    throw new TypeError('@breakwater/db: keepPerSession must be an integer')
+  }
+  const ranked = db
+    .selectFrom('refresh_tokens')
+    .select((eb) => [
+      'token_hash',
+      'session_id',
+      eb.fn
+        .agg<number>('row_number')
+        .over((ob) =>
+          ob.partitionBy('session_id').orderBy('issued_at', 'desc').orderBy('token_hash', 'desc'),
+        )
+        .as('rank'),
+    ])
+    .as('ranked')
+  const result = await db
+    .deleteFrom('refresh_tokens')
+    .where('token_hash', 'in', (eb) =>
+      eb
+        .selectFrom(ranked)
+        .innerJoin('sessions', 'sessions.id', 'ranked.session_id')
+        .select('ranked.token_hash')
+        .where('ranked.rank', '>', keep)
+        .whereRef('ranked.token_hash', '<>', 'sessions.current_token_hash')
+        .where((eb) =>
+          eb.or([
+            eb('sessions.previous_token_hash', 'is', null),
+            eb('ranked.token_hash', '<>', eb.ref('sessions.previous_token_hash')),
+          ]),
+        ),
+    )
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }

@@ -3,12 +3,18 @@ import { inTransaction } from '../executor.js'
 import type { SigningKeyRow, SigningKeyState, StoredJwk } from '../tables/signing-key.table.js'
 import { instant } from '../values.js'
 
-/** A stored signing key. `privateJwk` is `null` once a retired key's secret was dropped. */
+/**
+ * A stored signing key. Its private half is `sealedPrivateKey` (encrypted under the
+ * server's key-encryption secret); `privateJwk` is set only on a legacy row written
+ * before keys were sealed, until the server seals it on start.
+ */
 export interface SigningKey {
   readonly kid: string
   readonly alg: string
   readonly state: SigningKeyState
   readonly publicJwk: StoredJwk
+  readonly sealedPrivateKey: string | null
+  /** Legacy plaintext; `null` on every row written or sealed since migration 000006. */
   readonly privateJwk: StoredJwk | null
   readonly createdAt: Date
   readonly activatedAt: Date | null
@@ -23,6 +29,7 @@ export function toSigningKey(row: SigningKeyRow): SigningKey {
     alg: row.alg,
     state: row.state,
     publicJwk: row.public_jwk,
+    sealedPrivateKey: row.sealed_private_key,
     privateJwk: row.private_jwk,
     createdAt: row.created_at,
     activatedAt: row.activated_at,
@@ -36,7 +43,8 @@ export interface NewSigningKey {
   readonly kid: string
   readonly alg: string
   readonly publicJwk: StoredJwk
-  readonly privateJwk: StoredJwk
+  /** The private JWK sealed by the caller: this package never sees a private key in clear. */
+  readonly sealedPrivateKey: string
   /** Default `pending`: published before it signs (SPEC §4 overlap). */
   readonly state?: SigningKeyState
   readonly now?: Date
@@ -46,6 +54,9 @@ export interface NewSigningKey {
 export async function insertSigningKey(db: Executor, input: NewSigningKey): Promise<SigningKey> {
   const now = instant(input.now)
   const state = input.state ?? 'pending'
+  if (typeof input.sealedPrivateKey !== 'string' || input.sealedPrivateKey.length === 0) {
+    throw new TypeError('sealedPrivateKey is required: private keys are stored sealed only')
+  }
   const row = await db
     .insertInto('signing_keys')
     .values({
@@ -54,7 +65,7 @@ export async function insertSigningKey(db: Executor, input: NewSigningKey): Prom
       state,
       // JSON text; both drivers hand it to PostgreSQL as is, which parses it as jsonb.
       public_jwk: JSON.stringify(input.publicJwk),
-      private_jwk: JSON.stringify(input.privateJwk),
+      sealed_private_key: input.sealedPrivateKey,
       created_at: now,
       activated_at: state === 'active' ? now : null,
     })

@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
-import { constraintName, EmailTaken, sqlState, translateError } from '../errors.js'
+import { canonicalEmail } from '../email.js'
+import { EmailTaken, QueryFailed } from '../errors.js'
 import type { Executor } from '../executor.js'
 import type { UserRow } from '../tables/user.table.js'
 import { instant, isStorableText, isUuid } from '../values.js'
@@ -7,7 +7,10 @@ import { instant, isStorableText, isUuid } from '../values.js'
 /** A user as the server sees it. `passwordHash` is an argon2id PHC string. */
 export interface User {
   readonly id: string
+  /** As typed at sign-up: for display and for sending mail. */
   readonly email: string
+  /** {@link canonicalEmail} of `email`: what uniqueness, look-up and rate limits use. */
+  readonly emailCanonical: string
   readonly displayName: string | null
   readonly passwordHash: string
   readonly tokenVersion: number
@@ -19,7 +22,10 @@ export interface User {
 export interface NewUser {
   /** Defaults to `crypto.randomUUID()`. */
   readonly id?: string
-  /** Stored as given; uniqueness and lookups ignore case. */
+  /**
+   * Stored as given, for display; uniqueness and look-ups use its {@link canonicalEmail}
+   * form, so fullwidth, case and `İ`/`i` variants are one account.
+   */
   readonly email: string
   readonly passwordHash: string
   readonly displayName?: string | null
@@ -31,6 +37,7 @@ export function toUser(row: UserRow): User {
   return {
     id: row.id,
     email: row.email,
+    emailCanonical: row.email_canonical,
     displayName: row.display_name,
     passwordHash: row.password_hash,
     tokenVersion: row.token_version,
@@ -39,10 +46,15 @@ export function toUser(row: UserRow): User {
   }
 }
 
+// The unique index on the canonical form (migration 000007), and the `lower(email)` one
+// it replaced, in case a query runs against a database still migrating.
+const EMAIL_KEYS = new Set(['users_email_canonical_key', 'users_email_lower_key'])
+
 /**
- * Creates a user.
+ * Creates a user, filling `email_canonical` with {@link canonicalEmail} of the address.
  *
- * @throws {EmailTaken} (`EMAIL_TAKEN`) when the email exists in any letter case.
+ * @throws {EmailTaken} (`EMAIL_TAKEN`) when an account has the same canonical email
+ *   (any letter case, fullwidth forms, `İ` for `i`), including a concurrent sign-up.
  * @throws {InvalidInput} (`DB_INVALID_INPUT`) for an over-long or unstorable value.
  */
 export async function createUser(db: Executor, input: NewUser): Promise<User> {
@@ -53,6 +65,7 @@ export async function createUser(db: Executor, input: NewUser): Promise<User> {
       .values({
         id: input.id ?? crypto.randomUUID(),
         email: input.email,
+        email_canonical: canonicalEmail(input.email),
         password_hash: input.passwordHash,
         display_name: input.displayName ?? null,
         created_at: now,
@@ -62,22 +75,28 @@ export async function createUser(db: Executor, input: NewUser): Promise<User> {
       .executeTakeFirstOrThrow()
     return toUser(row)
   } catch (error) {
-    // The guarded driver passes constraint violations through untouched.
-    if (sqlState(error) === '23505' && constraintName(error) === 'users_email_lower_key') {
+    // The guarded driver reports a violated constraint by name (never by message).
+    if (
+      error instanceof QueryFailed &&
+      error.sqlState === '23505' &&
+      EMAIL_KEYS.has(error.constraint ?? '')
+    ) {
       throw new EmailTaken({ cause: error })
     }
-    throw translateError(error)
+    throw error
   }
 }
 
-/** Finds a user by email, ignoring case. */
+/**
+ * Finds a user by email: by its {@link canonicalEmail} form, through the unique index, so
+ * `ＡＤＡ＠ｅｘａｍｐｌｅ．ｃｏｍ`, `ADA@example.com` and ` ada@example.com ` find one user.
+ */
 export async function findUserByEmail(db: Executor, email: string): Promise<User | undefined> {
   if (!isStorableText(email)) return undefined
   const row = await db
     .selectFrom('users')
     .selectAll()
-    // Same expression as the unique index, so this is an index lookup.
-    .where(sql<string>`lower(email)`, '=', sql<string>`lower(${email})`)
+    .where('email_canonical', '=', canonicalEmail(email))
     .executeTakeFirst()
   return row && toUser(row)
 }

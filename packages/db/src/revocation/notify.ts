@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { translateError } from '../errors.js'
 import { parseRevocationPayload, REVOCATION_CHANNEL } from '../queries/revocations.js'
 import type { RevocationHub, RevocationSource } from './feed.js'
 
@@ -60,7 +61,9 @@ export async function startNotifySource(
     client = undefined
     healthy = false
     clearInterval(heartbeat)
-    if (error !== undefined) onError(error)
+    // The LISTEN client is a bare pg.Client, outside the guarded dialect: translate here,
+    // so onError, like every caller, only ever sees a DatabaseError.
+    if (error !== undefined) onError(translateError(error))
     dead.end().catch(() => {})
     if (stopped) return
     const delay = Math.min(maxBackoff, minBackoff * 2 ** failures)
@@ -112,7 +115,7 @@ export async function startNotifySource(
       }
     } catch (error) {
       drop(c, error)
-      throw error
+      throw translateError(error)
     }
     if (client !== c) return
     failures = 0

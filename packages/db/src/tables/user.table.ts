@@ -1,10 +1,15 @@
 import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely'
 
-/** `users`: one row per account. The email is unique case-insensitively (index on `lower(email)`). */
+/**
+ * `users`: one row per account. The email is unique by its canonical form (unique index
+ * on `email_canonical`, see `canonicalEmail`).
+ */
 export interface UserTable {
   id: string
-  /** As entered (after the server's normalisation); compared with `lower()`. */
+  /** As entered (after the server's normalisation), for display. */
   email: string
+  /** `canonicalEmail(email)`: decides uniqueness and look-up. */
+  email_canonical: string
   /** argon2id PHC string; never a password. */
   password_hash: string
   /** Bumped on every password change, so tokens minted before it can be told apart. */

@@ -1,9 +1,10 @@
-import { type AccessTokenClaims, TokenError } from '@breakwater/tokens'
+import type { AccessTokenClaims } from '@breakwater/tokens'
 import type { FastifyRequest } from 'fastify'
 import { BreakwaterError } from '../errors.js'
 import { readAccessCookie } from '../http/cookies.js'
-import { assertCookieMutationAllowed } from '../http/csrf.js'
+import { assertSameSite } from '../http/csrf.js'
 import type { Runtime } from '../runtime.js'
+import { authenticateToken } from '../session/authenticate.js'
 
 /** The verified session of a request. */
 export interface AuthenticatedSession {
@@ -16,9 +17,13 @@ export interface AuthenticatedSession {
 
 const BEARER = /^Bearer +([^\s]+) *$/i
 
-/** The access token of a request: the Authorization header first, then the access cookie. */
+/**
+ * The access token of a request: the Authorization header first, then the
+ * access cookie (in secure mode only its `__Host-` name, SPEC §5).
+ */
 export function readAccessToken(
   request: FastifyRequest,
+  cookieSecure: boolean | 'auto' = 'auto',
 ): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const header = request.headers.authorization
   if (header !== undefined) {
@@ -26,54 +31,34 @@ export function readAccessToken(
     // A malformed Authorization header is an invalid token, not a missing one.
     return { token: match?.[1] ?? header, via: 'bearer' }
   }
-  const cookie = readAccessCookie(request)
+  const cookie = readAccessCookie(request, cookieSecure)
   return cookie ? { token: cookie, via: 'cookie' } : undefined
 }
 
-function verify(runtime: Runtime, token: string): AccessTokenClaims {
-  try {
-    return runtime.verifyAccessToken(token)
-  } catch (error) {
-    if (error instanceof TokenError) throw new BreakwaterError(error.reason)
-    throw error
-  }
-}
-
-function decide(
-  runtime: Runtime,
+function toSession(
   request: FastifyRequest,
+  runtime: Runtime,
   mutation: boolean,
-  found: { token: string; via: 'bearer' | 'cookie' },
+  via: 'bearer' | 'cookie',
   claims: AccessTokenClaims,
 ): AuthenticatedSession {
-  if (runtime.revocations.has(claims.sid)) throw new BreakwaterError('SESSION_REVOKED')
-  if (mutation && found.via === 'cookie') assertCookieMutationAllowed(request, runtime.options)
-  return { userId: claims.sub, sessionId: claims.sid, claims, via: found.via }
+  if (mutation && via === 'cookie') assertSameSite(request, runtime.options, 'session')
+  return { userId: claims.sub, sessionId: claims.sid, claims, via }
 }
 
 /**
- * SPEC §4's order of verdicts: bad token → `TOKEN_INVALID`, genuine but past
- * `exp` → `TOKEN_EXPIRED`, then a revoked session → `SESSION_REVOKED`; and
- * for cookie-authenticated mutations, SPEC §5's CSRF rule. Synchronous on
- * every path but one: a token naming a key this instance has not loaded yet
- * (another instance may have just created it), which waits for one reload.
+ * The HTTP side of authentication: finds the token, lets the session layer
+ * judge it, and applies the CSRF rule to cookie-authenticated mutations.
  */
 export function authenticate(
   runtime: Runtime,
   request: FastifyRequest,
   mutation: boolean,
 ): AuthenticatedSession | Promise<AuthenticatedSession> {
-  const found = readAccessToken(request)
+  const found = readAccessToken(request, runtime.options.cookieSecure)
   if (!found) throw new BreakwaterError('TOKEN_MISSING')
-  let claims: AccessTokenClaims
-  try {
-    claims = verify(runtime, found.token)
-  } catch (error) {
-    if (!(error instanceof BreakwaterError) || error.reason !== 'TOKEN_INVALID') throw error
-    return runtime.keyring.reloadForUnknownKid().then((reloaded) => {
-      if (!reloaded) throw error
-      return decide(runtime, request, mutation, found, verify(runtime, found.token))
-    })
-  }
-  return decide(runtime, request, mutation, found, claims)
+  const claims = authenticateToken(runtime, found.token)
+  return claims instanceof Promise
+    ? claims.then((verified) => toSession(request, runtime, mutation, found.via, verified))
+    : toSession(request, runtime, mutation, found.via, claims)
 }

@@ -103,6 +103,14 @@ function isTrivialSequence(password: string): boolean {
 }
 
 /**
+ * The one password normalisation (NFKC), for hashing and for checking alike:
+ * the same password typed on any keyboard hashes the same.
+ */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC')
+}
+
+/**
  * Normalises a password to NFKC (so the same password typed on any keyboard
  * hashes the same) and applies SPEC §3's strength rule: 12 to 256 code points,
  * not a common or trivial password.
@@ -110,7 +118,7 @@ function isTrivialSequence(password: string): boolean {
  * @throws BreakwaterError `WEAK_PASSWORD`, with a message that says which rule failed.
  */
 export function acceptPassword(password: string): string {
-  const normalized = password.normalize('NFKC')
+  const normalized = normalizePassword(password)
   const length = [...normalized].length
   if (length < PASSWORD_MIN_CODE_POINTS) {
     throw new BreakwaterError('WEAK_PASSWORD', {

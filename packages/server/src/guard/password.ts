@@ -42,6 +42,17 @@ process.on('message', (message) => { queue.push(message); pump() })
 process.on('disconnect', () => process.exit(0))
 `
 
+/**
+ * Thrown instead of queueing when `maxQueuedHashes` checks already wait: a
+ * burst must not grow an unbounded queue that stalls every sign-in behind it.
+ */
+export class HashQueueFull extends Error {
+  constructor() {
+    super('password hashing queue is full')
+    this.name = 'HashQueueFull'
+  }
+}
+
 interface Pending {
   resolve(value: string | boolean): void
   reject(error: Error): void
@@ -96,6 +107,10 @@ export async function createPasswordHasher(options: ResolvedOptions): Promise<Pa
     new Promise<T>((resolve, reject) => {
       if (closed) {
         reject(new Error('password hasher is closed'))
+        return
+      }
+      if (pending.size >= options.maxConcurrentHashes + options.maxQueuedHashes) {
+        reject(new HashQueueFull())
         return
       }
       child ??= start()

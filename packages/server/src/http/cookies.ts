@@ -1,11 +1,8 @@
+import { COOKIE_NAMES, refreshPath } from '@breakwater/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
 
-/** Cookie names of SPEC §5, plain on loopback HTTP and prefixed when Secure. */
-export const COOKIE_NAMES = Object.freeze({
-  access: { plain: 'bw_access', secure: '__Host-bw_access' },
-  refresh: { plain: 'bw_refresh', secure: '__Secure-bw_refresh' },
-})
+export { COOKIE_NAMES }
 
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
 
@@ -19,23 +16,30 @@ export function isSecureRequest(request: FastifyRequest, setting: boolean | 'aut
   return !(request.protocol === 'http' && LOOPBACK_HOST.test(request.headers.host ?? ''))
 }
 
-/** The refresh procedure's own path, the only one the refresh cookie is sent to. */
-export function refreshCookiePath(prefix: string): string {
-  return `${prefix}/auth.refresh`
+// In secure mode only the prefixed names count: a sibling host can plant an
+// unprefixed cookie for our domain (cookie tossing), never a `__Host-` one.
+function readCookie(
+  request: FastifyRequest,
+  names: { plain: string; secure: string },
+  cookieSecure: boolean | 'auto',
+): string | undefined {
+  const name = isSecureRequest(request, cookieSecure) ? names.secure : names.plain
+  const value = request.cookies[name]
+  return value === undefined || value === '' ? undefined : value
 }
 
-export function readAccessCookie(request: FastifyRequest): string | undefined {
-  const cookies = request.cookies
-  return cookies[COOKIE_NAMES.access.secure] ?? cookies[COOKIE_NAMES.access.plain] ?? undefined
+export function readAccessCookie(
+  request: FastifyRequest,
+  cookieSecure: boolean | 'auto',
+): string | undefined {
+  return readCookie(request, COOKIE_NAMES.access, cookieSecure)
 }
 
-export function readRefreshCookie(request: FastifyRequest): string | undefined {
-  const cookies = request.cookies
-  return cookies[COOKIE_NAMES.refresh.secure] ?? cookies[COOKIE_NAMES.refresh.plain] ?? undefined
-}
-
-export function hasSessionCookie(request: FastifyRequest): boolean {
-  return readAccessCookie(request) !== undefined || readRefreshCookie(request) !== undefined
+export function readRefreshCookie(
+  request: FastifyRequest,
+  cookieSecure: boolean | 'auto',
+): string | undefined {
+  return readCookie(request, COOKIE_NAMES.refresh, cookieSecure)
 }
 
 export interface IssuedTokens {
@@ -65,7 +69,7 @@ function writeSessionCookies(
   reply.setCookie(COOKIE_NAMES.refresh[names], refresh.value, {
     ...common,
     sameSite: 'strict',
-    path: refreshCookiePath(options.prefix),
+    path: refreshPath(options.prefix),
     maxAge: refresh.maxAge,
   })
 }
@@ -86,7 +90,10 @@ export function setSessionCookies(
     request,
     reply,
     options,
-    { value: tokens.accessToken, maxAge: options.accessTokenTtl },
+    // The access cookie lives as long as the refresh cookie (SPEC §5): an
+    // expired token still reaches logout and reads TOKEN_EXPIRED, so a missing
+    // one can mean "no session here" and spare the client a refresh probe.
+    { value: tokens.accessToken, maxAge: refreshMaxAge },
     { value: tokens.refreshToken, maxAge: refreshMaxAge },
   )
 }

@@ -1,7 +1,8 @@
+import { JWKS_PATH } from '@breakwater/protocol'
 import type { FastifyInstance } from 'fastify'
 import type { Runtime } from '../runtime.js'
 
-export const JWKS_PATH = '/.well-known/jwks.json'
+export { JWKS_PATH }
 
 /**
  * Serves the public keys. Short caching: a new key is published one rotation

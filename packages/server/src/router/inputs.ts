@@ -17,7 +17,8 @@ export const email = z
   .trim()
   .min(3)
   .max(MAX_EMAIL)
-  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'Invalid email address.')
+  // No control characters (a NUL cannot be stored, and none belongs in an address).
+  .regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u, 'Invalid email address.')
   .transform(normalizeEmail)
 
 export const password = z.string().min(1).max(MAX_PASSWORD_INPUT)
@@ -27,7 +28,13 @@ export const transport = z.enum(['cookie', 'bearer']).default('cookie')
 export const credentials = z.object({ email, password, transport })
 
 export const registration = credentials.extend({
-  displayName: z.string().trim().min(1).max(100).optional(),
+  displayName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^\P{Cc}*$/u, 'No control characters.')
+    .optional(),
 })
 
 export const refreshInput = z.object({ refreshToken: z.string().max(512).optional() }).optional()

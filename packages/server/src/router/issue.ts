@@ -1,33 +1,32 @@
-import type { Session } from '@breakwater/db'
+import type { Transport } from '@breakwater/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { setSessionCookies } from '../http/cookies.js'
 import type { Runtime } from '../runtime.js'
-import { refreshExpiry, type SessionView, sessionView, type TokensView } from './views.js'
+import type { ClientInfo } from '../session/client.js'
+import { type IssuedSession, refreshExpiry } from '../session/tokens.js'
+import { type SessionView, sessionView, type TokensView } from './views.js'
 
-export type Transport = 'cookie' | 'bearer'
+export type { Transport }
 
 /** Client IP (as Fastify's `trustProxy` decides) and user agent, for sessions and audit. */
-export function clientInfo(request: FastifyRequest): { ip: string; userAgent: string | null } {
+export function clientInfo(request: FastifyRequest): ClientInfo {
   const agent = request.headers['user-agent']
   return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : null }
 }
 
 /**
- * Signs an access token for a session and hands both tokens over: as cookies
- * in cookie transport (the body then holds no token), in the body in bearer
- * transport (and no cookie is touched).
+ * Hands an issued session over: as cookies in cookie transport (the body then
+ * holds no token), in the body in bearer transport (and no cookie is touched).
  */
-export async function issueTokens(
+export function deliver(
   runtime: Runtime,
   request: FastifyRequest,
   reply: FastifyReply,
-  session: Session,
-  refreshToken: string,
+  issued: IssuedSession,
   transport: Transport,
-): Promise<{ session: SessionView; tokens?: TokensView }> {
-  const access = await runtime.signer.sign({ sub: session.userId, sid: session.id })
+): { session: SessionView; tokens?: TokensView } {
+  const { session, access, refreshToken } = issued
   const view = sessionView(session, access.expiresAt)
-  const refreshTokenExpiresAt = refreshExpiry(session)
   if (transport === 'cookie') {
     setSessionCookies(
       request,
@@ -37,9 +36,9 @@ export async function issueTokens(
         accessToken: access.token,
         refreshToken,
         accessTokenExpiresAt: access.expiresAt,
-        refreshTokenExpiresAt,
+        refreshTokenExpiresAt: refreshExpiry(session),
       },
-      Date.now(),
+      runtime.clock(),
     )
     return { session: view }
   }

@@ -1,40 +1,8 @@
 import type { Session, User } from '@breakwater/db'
+import type { SessionListItem, SessionView, TokensView, UserView } from '@breakwater/protocol'
+import { refreshExpiry } from '../session/tokens.js'
 
-/** `user` on the wire (SPEC §3). */
-export interface UserView {
-  id: string
-  email: string
-  displayName: string | null
-  createdAt: string
-}
-
-/** `session` on the wire (SPEC §3). */
-export interface SessionView {
-  id: string
-  accessTokenExpiresAt: string
-  refreshTokenExpiresAt: string
-  expiresAt: string
-}
-
-/** `tokens` on the wire, bearer transport only. */
-export interface TokensView {
-  accessToken: string
-  refreshToken: string
-  accessTokenExpiresAt: string
-  refreshTokenExpiresAt: string
-}
-
-/** One row of `sessions.list`. */
-export interface SessionListItem {
-  id: string
-  current: boolean
-  createdAt: string
-  lastUsedAt: string
-  idleExpiresAt: string
-  expiresAt: string
-  userAgent: string | null
-  ip: string | null
-}
+export type { SessionListItem, SessionView, TokensView, UserView }
 
 export function userView(user: User): UserView {
   return {
@@ -43,11 +11,6 @@ export function userView(user: User): UserView {
     displayName: user.displayName,
     createdAt: user.createdAt.toISOString(),
   }
-}
-
-/** A refresh token lives until the earlier of the idle and the absolute expiry. */
-export function refreshExpiry(session: Session): Date {
-  return new Date(Math.min(session.idleExpiresAt.getTime(), session.expiresAt.getTime()))
 }
 
 export function sessionView(session: Session, accessTokenExpiresAt: Date): SessionView {

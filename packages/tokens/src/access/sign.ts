@@ -6,6 +6,8 @@ import {
   ACCESS_TOKEN_TYPE,
   type AccessTokenClaims,
   type Clock,
+  isAmr,
+  isInstant,
   requireNonEmpty,
   systemClock,
 } from './claims.js'
@@ -20,6 +22,24 @@ export interface AccessTokenSignerOptions {
   clock?: Clock
 }
 
+/** Who and what a token is for: {@link AccessTokenSigner.sign}'s argument. */
+export interface AccessTokenSubject {
+  /** The user id. */
+  sub: string
+  /** The session id. */
+  sid: string
+  /**
+   * When the session ends: the earlier of its idle and absolute expiry, as a Date or
+   * in seconds since the epoch. The token's `exp` never passes it (SPEC §4), so no
+   * access token outlives its session. Omitted: `exp = iat + ttl`.
+   */
+  notAfter?: Date | number
+  /** `auth_time`: when the user last proved a factor, as a Date or in seconds since the epoch. */
+  authTime?: Date | number
+  /** `amr`: RFC 8176 method values, e.g. `['pwd']` or `['pwd', 'otp']`. */
+  amr?: readonly string[]
+}
+
 export interface SignedAccessToken {
   token: string
   claims: AccessTokenClaims
@@ -28,16 +48,35 @@ export interface SignedAccessToken {
 
 export interface AccessTokenSigner {
   readonly ttlSeconds: number
-  sign(subject: { sub: string; sid: string }): Promise<SignedAccessToken>
+  /**
+   * Signs a token for `subject`. Throws a `TypeError` for a malformed subject, and for
+   * a `notAfter` that leaves no lifetime (`exp` would not be after `iat`): a session
+   * that has ended must not get a token.
+   */
+  sign(subject: AccessTokenSubject): Promise<SignedAccessToken>
+}
+
+/** Seconds since the epoch, floored, from a Date or a number of seconds. */
+function toEpochSeconds(value: Date | number, name: string): number {
+  const seconds = value instanceof Date ? value.getTime() / 1000 : value
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new TypeError(`${name} must be a valid Date or a number of seconds since the epoch`)
+  }
+  return Math.floor(seconds)
 }
 
 /**
  * Builds a signer with its options checked once. Each token gets `typ: at+jwt`,
- * the active key's `kid` and `alg`, a fresh `jti`, and `exp = iat + ttl` exactly.
+ * the active key's `kid` and `alg`, a fresh `jti`, and
+ * `exp = min(iat + ttl, notAfter)`: exactly the lifetime, unless the session ends sooner.
  *
  * @example
  * const signer = createAccessTokenSigner({ issuer, audience, keys })
- * const { token, expiresAt } = await signer.sign({ sub: user.id, sid: session.id })
+ * const { token, expiresAt } = await signer.sign({
+ *   sub: user.id,
+ *   sid: session.id,
+ *   notAfter: earliest(session.idleExpiresAt, session.expiresAt),
+ * })
  */
 export function createAccessTokenSigner(options: AccessTokenSignerOptions): AccessTokenSigner {
   const issuer = requireNonEmpty(options.issuer, 'issuer')
@@ -51,11 +90,15 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
 
   return Object.freeze({
     ttlSeconds,
-    async sign(subject: { sub: string; sid: string }): Promise<SignedAccessToken> {
+    async sign(subject: AccessTokenSubject): Promise<SignedAccessToken> {
       const sub = requireNonEmpty(subject.sub, 'sub')
       const sid = requireNonEmpty(subject.sid, 'sid')
-      const key = keys.signingKey()
       const iat = Math.floor(clock() / 1000)
+      let exp = iat + ttlSeconds
+      if (subject.notAfter !== undefined) {
+        exp = Math.min(exp, toEpochSeconds(subject.notAfter, 'notAfter'))
+        if (exp <= iat) throw new TypeError('notAfter is not after now: the session has ended')
+      }
       const claims: AccessTokenClaims = {
         iss: issuer,
         aud: audience,
@@ -63,9 +106,24 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
         sid,
         jti: randomUUID(),
         iat,
-        exp: iat + ttlSeconds,
+        exp,
       }
-      const token = await new SignJWT({ sid: claims.sid, jti: claims.jti })
+      // Only when given, so that a token without them verifies to exactly these claims.
+      const extra: { auth_time?: number; amr?: string[] } = {}
+      if (subject.authTime !== undefined) {
+        const authTime = toEpochSeconds(subject.authTime, 'authTime')
+        if (!isInstant(authTime)) throw new TypeError('authTime is out of range')
+        claims.auth_time = extra.auth_time = authTime
+      }
+      if (subject.amr !== undefined) {
+        if (!isAmr(subject.amr)) {
+          throw new TypeError('amr must be 1 to 8 non-empty strings of at most 32 characters')
+        }
+        extra.amr = [...subject.amr]
+        claims.amr = [...subject.amr]
+      }
+      const key = keys.signingKey()
+      const token = await new SignJWT({ sid: claims.sid, jti: claims.jti, ...extra })
         .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
         .setIssuer(claims.iss)
         .setAudience(claims.aud)
@@ -80,7 +138,7 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
 
 /** One-off signing; build a signer with {@link createAccessTokenSigner} for repeated use. */
 export function signAccessToken(
-  subject: { sub: string; sid: string },
+  subject: AccessTokenSubject,
   options: AccessTokenSignerOptions,
 ): Promise<SignedAccessToken> {
   return createAccessTokenSigner(options).sign(subject)

@@ -6,6 +6,28 @@ export function isBase64url(text: string): boolean {
   return BASE64URL.test(text) && text.length % 4 !== 1
 }
 
+// The 6-bit value of each base64url character, by char code (RFC 4648 §5, table 2).
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const VALUES = new Uint8Array(128)
+for (let value = 0; value < ALPHABET.length; value++) VALUES[ALPHABET.charCodeAt(value)] = value
+
+/**
+ * Whether `text` is the one canonical base64url spelling of its bytes (RFC 4648 §3.5):
+ * unpadded, and with the unused low bits of the last character zero. Lenient decoders
+ * (Node's, atob) ignore those bits, so without this check 16 different strings decode
+ * to the same 64-byte signature: one token would have many spellings, each a different
+ * cache key, log line or revocation-list entry (SPEC §4: any other spelling is
+ * TOKEN_INVALID). One regular-expression test and one lookup: it runs on every verify.
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  const rest = text.length % 4
+  if (text.length === 0 || rest === 1 || !BASE64URL.test(text)) return false
+  if (rest === 0) return true
+  // 2 trailing chars carry 1 byte (4 bits unused), 3 carry 2 bytes (2 bits unused).
+  const last = VALUES[text.charCodeAt(text.length - 1)] as number
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
+}
+
 /** Decodes base64url to a string of bytes (each char one byte), or null when it is not base64url. */
 export function decodeBase64urlToBinary(text: string): string | null {
   if (!isBase64url(text)) return null

@@ -11,7 +11,7 @@ import {
 export interface GenerateSigningKeyOptions {
   /** `EdDSA` (Ed25519, the default) or `ES256` (P-256). */
   alg?: SigningAlgorithm
-  /** `next` by default: a new key is published before it signs. */
+  /** `pending` by default: a new key is published before it signs. */
   state?: KeyState
   now?: Date
 }
@@ -27,7 +27,7 @@ export async function generateSigningKey(
 ): Promise<SigningKey> {
   const alg = options.alg ?? 'EdDSA'
   assertAlgorithm(alg)
-  const state = options.state ?? 'next'
+  const state = options.state ?? 'pending'
   const now = options.now ?? new Date()
   const { privateKey, publicKey } =
     alg === 'EdDSA'

@@ -25,7 +25,7 @@ export interface Jwks {
 /**
  * An immutable set of keys in their rotation states. Exactly one key is
  * `active` (it signs); every key in the set is published and verifies, which is
- * what lets a `next` key be known everywhere before it signs and a `retired`
+ * what lets a `pending` key be known everywhere before it signs and a `retired`
  * one keep verifying until its tokens have expired.
  */
 export class KeySet implements VerificationKeys, SigningKeys {

@@ -6,11 +6,16 @@ export type SigningAlgorithm = 'EdDSA' | 'ES256'
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256']
 
 /**
- * A key's place in its rotation: `next` is published but does not sign yet (so
- * every verifier knows it before the first token it signs arrives), `active`
- * signs, `retired` is still published until every token it signed has expired.
+ * A key's place in its rotation, named as the database stores it: `pending` is
+ * published but does not sign yet (so every verifier knows it before the first
+ * token it signs arrives), `active` signs, `retired` is still published until
+ * every token it signed has expired. Rotation itself is the server's: it keeps
+ * the keys in the database, where every instance sees the same states.
  */
-export type KeyState = 'next' | 'active' | 'retired'
+export type KeyState = 'pending' | 'active' | 'retired'
+
+/** Every {@link KeyState}, in rotation order. */
+export const KEY_STATES: readonly KeyState[] = ['pending', 'active', 'retired']
 
 /** The public members of a JWK, the only ones ever published. */
 export interface PublicJwk {
@@ -23,7 +28,10 @@ export interface PublicJwk {
   use: 'sig'
 }
 
-/** A signing key as it is stored (the database package keeps this JSON). */
+/**
+ * A signing key as JSON, private key included. Never stored as is: the server seals
+ * `privateJwk` (see `createSecretBox`) and the database keeps only that.
+ */
 export interface SigningKeyJson {
   kid: string
   alg: SigningAlgorithm
@@ -96,7 +104,10 @@ export function makeSigningKey(parts: KeyParts): SigningKey {
   })
 }
 
-/** Serialises a key for storage. The result holds the private key: keep it out of logs. */
+/**
+ * Serialises a key. The result holds the private key in clear: seal it before storing
+ * it, and keep it out of logs.
+ */
 export function exportSigningKey(key: SigningKey): SigningKeyJson {
   return {
     kid: key.kid,
@@ -125,7 +136,7 @@ export function importSigningKey(json: SigningKeyJson): SigningKey {
   assertAlgorithm(json.alg)
   if (typeof json.kid !== 'string' || json.kid.length === 0)
     throw new TypeError('signing key has no kid')
-  if (!['next', 'active', 'retired'].includes(json.state)) {
+  if (!KEY_STATES.includes(json.state)) {
     throw new TypeError(`signing key ${json.kid} has an unknown state`)
   }
   const { kty, crv } = CURVE[json.alg]
@@ -147,18 +158,5 @@ export function importSigningKey(json: SigningKeyJson): SigningKey {
     activatedAt: parseInstant(json.activatedAt, 'activatedAt'),
     retiredAt: parseInstant(json.retiredAt, 'retiredAt'),
     privateKey,
-  })
-}
-
-/** The same key in another rotation state. */
-export function withState(key: SigningKey, state: KeyState, at: Date): SigningKey {
-  return makeSigningKey({
-    kid: key.kid,
-    alg: key.alg,
-    state,
-    createdAt: key.createdAt,
-    activatedAt: state === 'active' ? at : key.activatedAt,
-    retiredAt: state === 'retired' ? at : null,
-    privateKey: key.privateKey,
   })
 }

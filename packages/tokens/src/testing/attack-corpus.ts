@@ -29,6 +29,28 @@ function rawSign(alg: string, key: KeyObject, input: string): Buffer {
   })
 }
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Another spelling of the same bytes: `segment` with the unused low bits of its last
+ * character set to `bits` (masked to the 4 or 2 bits a segment of that length leaves
+ * unused). Lenient decoders read it as the original; SPEC §4 makes it TOKEN_INVALID.
+ */
+export function respellBase64url(segment: string, bits = 1): string {
+  const unused = segment.length % 4 === 2 ? 0x0f : segment.length % 4 === 3 ? 0x03 : 0
+  const masked = bits & unused
+  if (masked === 0) throw new TypeError('no unused bits to set in this segment')
+  const value = ALPHABET.indexOf(segment.at(-1) ?? '')
+  return `${segment.slice(0, -1)}${ALPHABET[value | masked]}`
+}
+
+/** JSON with trailing spaces (still valid JSON) so its base64url leaves 4 bits unused. */
+function withUnusedBits(value: Record<string, unknown>): string {
+  let json = JSON.stringify(value)
+  while (Buffer.byteLength(json) % 3 !== 1) json += ' '
+  return json
+}
+
 /** Builds a compact JWS from any header and payload, signed by `signer` (or unsigned). */
 export function forgeJws(
   header: Record<string, unknown>,
@@ -159,6 +181,28 @@ export function buildAttackCorpus(options: AttackCorpusOptions): AttackCase[] {
   add('signature truncated', `${gh}.${gp}.${gs.slice(0, 40)}`)
   add('signature padded', `${gh}.${gp}.${gs}AAAA`)
   add('signature not base64url', `${gh}.${gp}.${gs.slice(0, -2)}+/`)
+  add('signature with = padding', `${gh}.${gp}.${gs}==`)
+  // Same signature bytes, another spelling: a lenient decoder accepts these as genuine.
+  for (const bits of [1, 8, 15]) {
+    add(
+      `signature spelled with non-zero trailing bits (${bits})`,
+      `${gh}.${gp}.${respellBase64url(gs, bits)}`,
+    )
+  }
+  // Signed over the odd spelling itself, so only the canonical-encoding check stands
+  // between these and acceptance.
+  const spelled = (h: string, p: string) =>
+    `${h}.${p}.${realSign(`${h}.${p}`).toString('base64url')}`
+  const oddHeader = b64(withUnusedBits(header))
+  const oddPayload = b64(withUnusedBits(claims))
+  add(
+    'header spelled with non-zero trailing bits, signed as spelled',
+    spelled(respellBase64url(oddHeader), oddPayload),
+  )
+  add(
+    'payload spelled with non-zero trailing bits, signed as spelled',
+    spelled(oddHeader, respellBase64url(oddPayload)),
+  )
 
   add('typ JWT', forgeJws({ ...header, typ: 'JWT' }, claims, realSign))
   add('typ missing', forgeJws({ alg: key.alg, kid: realKid }, claims, realSign))
@@ -180,6 +224,12 @@ export function buildAttackCorpus(options: AttackCorpusOptions): AttackCase[] {
   )
   add('nbf in the future', forgeJws(header, { ...claims, nbf: now + leeway + 60 }, realSign))
   add('nbf is a string', forgeJws(header, { ...claims, nbf: 'later' }, realSign))
+  add('auth_time is a string', forgeJws(header, { ...claims, auth_time: 'today' }, realSign))
+  add('auth_time is negative', forgeJws(header, { ...claims, auth_time: -1 }, realSign))
+  add('amr is a string', forgeJws(header, { ...claims, amr: 'pwd' }, realSign))
+  add('amr is empty', forgeJws(header, { ...claims, amr: [] }, realSign))
+  add('amr holds a number', forgeJws(header, { ...claims, amr: ['pwd', 1] }, realSign))
+  add('amr is huge', forgeJws(header, { ...claims, amr: Array(100).fill('otp') }, realSign))
   add('crit header', forgeJws({ ...header, crit: ['exp'], exp: now + 10 }, claims, realSign))
   add('b64 false header', forgeJws({ ...header, b64: false, crit: ['b64'] }, claims, realSign))
   add('payload is an array', forgeJws(header, '[1,2,3]', realSign))

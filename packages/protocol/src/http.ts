@@ -1,0 +1,32 @@
+/** Where the tRPC router is mounted unless the `prefix` option says otherwise. */
+export const DEFAULT_PREFIX = '/trpc'
+
+/** Cookie names of SPEC §5: plain on loopback HTTP, prefixed when Secure. */
+export const COOKIE_NAMES = {
+  access: { plain: 'bw_access', secure: '__Host-bw_access' },
+  refresh: { plain: 'bw_refresh', secure: '__Secure-bw_refresh' },
+} as const
+
+/** The header a client sends on cookie-authenticated mutations (SPEC §5). */
+export const CSRF_HEADER = 'x-breakwater-csrf'
+
+/** Where the signing keys are published. */
+export const JWKS_PATH = '/.well-known/jwks.json'
+
+/** Breakwater's procedure paths under the router's root (SPEC §3). */
+export const PROCEDURES = {
+  register: 'auth.register',
+  login: 'auth.login',
+  refresh: 'auth.refresh',
+  logout: 'auth.logout',
+  logoutAll: 'auth.logoutAll',
+  me: 'auth.me',
+  changePassword: 'auth.changePassword',
+  listSessions: 'sessions.list',
+  revokeSession: 'sessions.revoke',
+} as const
+
+/** The refresh procedure's URL path, the only one the refresh cookie is sent to. */
+export function refreshPath(prefix: string = DEFAULT_PREFIX): string {
+  return `${prefix.replace(/\/+$/, '')}/${PROCEDURES.refresh}`
+}
