@@ -49,6 +49,8 @@ export async function buildApp(
       cookieSecure: config.cookieSecure,
       loginAccountLimit: config.loginAccountLimit,
       loginIpLimit: config.loginIpLimit,
+      refreshLimit: config.refreshLimit,
+      auditRetention: config.auditRetention,
       onAuditEvent: (event) =>
         app.log.info(
           { audit: { type: event.type, userId: event.userId, sessionId: event.sessionId } },

@@ -1,4 +1,20 @@
+import { checkOptions, DEFAULTS } from '@breakwater/server'
 import { parseDuration, parseSecrets } from '@breakwater/tokens'
+
+/** The variables that set one of the plugin's options, and which. */
+const OPTION_OF = {
+  BREAKWATER_ISSUER: 'issuer',
+  ACCESS_TOKEN_TTL: 'accessTokenTtl',
+  REFRESH_IDLE_TTL: 'refreshIdleTtl',
+  SESSION_MAX_AGE: 'sessionMaxAge',
+  REFRESH_REUSE_GRACE: 'refreshReuseGrace',
+  CLOCK_LEEWAY: 'clockLeeway',
+  ALLOWED_ORIGINS: 'allowedOrigins',
+  LOGIN_ACCOUNT_LIMIT: 'loginAccountLimit',
+  LOGIN_IP_LIMIT: 'loginIpLimit',
+  REFRESH_LIMIT: 'refreshLimit',
+  AUDIT_RETENTION: 'auditRetention',
+} as const
 
 /** The server's configuration, read once from the environment (SPEC §7). */
 export interface Config {
@@ -21,6 +37,8 @@ export interface Config {
   readonly cookieSecure: boolean | 'auto'
   readonly loginAccountLimit: string
   readonly loginIpLimit: string
+  readonly refreshLimit: string
+  readonly auditRetention: number
   readonly trustProxy: boolean | number | string
   readonly logLevel: string
   readonly revocationSync: 'notify' | 'poll'
@@ -61,25 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       return fallback
     }
   }
-  const duration = (name: string, fallback: string, max?: number) =>
-    read(name, parseDuration(fallback), (raw) => {
-      let seconds: number
-      try {
-        seconds = parseDuration(raw)
-      } catch {
-        throw new Error(`${JSON.stringify(raw)} is not a duration such as 30s, 15m or 7d`)
-      }
-      if (max !== undefined && seconds > max) throw new Error(`must be at most ${max}s, got ${raw}`)
-      return seconds
-    })
-  const rateLimit = (name: string, fallback: string) =>
-    read(name, fallback, (raw) => {
-      const match = /^(\d{1,6})\/(\d{1,9}[smhd])$/.exec(raw)
-      if (!match || Number(match[1]) < 1)
-        throw new Error(`${JSON.stringify(raw)} is not a limit such as 5/15m`)
-      return raw
-    })
-
   const port = read('PORT', 3000, (raw) => {
     const value = Number(raw)
     if (!/^\d+$/.test(raw) || value < 0 || value > 65_535)
@@ -123,41 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
     )
   })
-  const issuer = read('BREAKWATER_ISSUER', 'breakwater', (raw) => raw)
-  const accessTokenTtl = duration('ACCESS_TOKEN_TTL', '15m')
-  const refreshIdleTtl = duration('REFRESH_IDLE_TTL', '7d')
-  const sessionMaxAge = duration('SESSION_MAX_AGE', '30d')
-  const refreshReuseGrace = duration('REFRESH_REUSE_GRACE', '10s')
-  const clockLeeway = duration('CLOCK_LEEWAY', '5s', 30)
-  const allowedOrigins = read<string[]>('ALLOWED_ORIGINS', [], (raw) =>
-    raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((origin) => {
-        let url: URL
-        try {
-          url = new URL(origin)
-        } catch {
-          throw new Error(
-            `${JSON.stringify(origin)} is not an origin such as https://app.example.com`,
-          )
-        }
-        if (!/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
-          throw new Error(
-            `${JSON.stringify(origin)} is not an origin such as https://app.example.com`,
-          )
-        }
-        return url.origin
-      }),
-  )
   const cookieSecure = read<boolean | 'auto'>('COOKIE_SECURE', 'auto', (raw) => {
     if (raw === 'true') return true
     if (raw === 'false') return false
     throw new Error(`must be true or false, got ${JSON.stringify(raw)}`)
   })
-  const loginAccountLimit = rateLimit('LOGIN_ACCOUNT_LIMIT', '5/15m')
-  const loginIpLimit = rateLimit('LOGIN_IP_LIMIT', '30/1m')
   const trustProxy = read<boolean | number | string>('TRUST_PROXY', false, (raw) => {
     if (raw === 'true') return true
     if (raw === 'false') return false
@@ -193,11 +162,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `BREAKWATER_SECRET: required with DATABASE_URL (signing keys are stored encrypted under it, outside the database); make one with ${MAKE_SECRET} and give every instance the same value`,
     )
   }
-  if (refreshIdleTtl <= accessTokenTtl)
-    problems.push('REFRESH_IDLE_TTL: must be longer than ACCESS_TOKEN_TTL')
-  if (sessionMaxAge < refreshIdleTtl)
-    problems.push('SESSION_MAX_AGE: must be at least REFRESH_IDLE_TTL')
+  // The plugin's own options: validated by the plugin's one implementation,
+  // with its option names turned back into these variables' names.
+  const raw = (name: keyof typeof OPTION_OF) => env[name]?.trim() || undefined
+  const loginAccountLimit = raw('LOGIN_ACCOUNT_LIMIT') ?? DEFAULTS.loginAccountLimit
+  const loginIpLimit = raw('LOGIN_IP_LIMIT') ?? DEFAULTS.loginIpLimit
+  const refreshLimit = raw('REFRESH_LIMIT') ?? DEFAULTS.refreshLimit
+  const checked = checkOptions({
+    issuer: raw('BREAKWATER_ISSUER'),
+    accessTokenTtl: raw('ACCESS_TOKEN_TTL'),
+    refreshIdleTtl: raw('REFRESH_IDLE_TTL'),
+    sessionMaxAge: raw('SESSION_MAX_AGE'),
+    refreshReuseGrace: raw('REFRESH_REUSE_GRACE'),
+    clockLeeway: raw('CLOCK_LEEWAY'),
+    allowedOrigins: (raw('ALLOWED_ORIGINS') ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    loginAccountLimit,
+    loginIpLimit,
+    refreshLimit,
+    auditRetention: raw('AUDIT_RETENTION'),
+  })
+  const variableOf = new Map<string, string>(
+    Object.entries(OPTION_OF).map(([name, option]) => [option, name]),
+  )
+  const rename = (text: string) =>
+    text.replace(/\b[a-z][A-Za-z]+\b/g, (word) => variableOf.get(word) ?? word)
+  for (const problem of checked.problems)
+    problems.push(`${rename(problem.option)}: ${rename(problem.message)}`)
   if (problems.length > 0) throw new ConfigError(problems)
+  const { settings } = checked
 
   return Object.freeze({
     port,
@@ -205,16 +200,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     dataDir: env.BREAKWATER_DATA_DIR || undefined,
     secret,
-    issuer,
-    accessTokenTtl,
-    refreshIdleTtl,
-    sessionMaxAge,
-    refreshReuseGrace,
-    clockLeeway,
-    allowedOrigins,
+    issuer: settings.issuer,
+    accessTokenTtl: settings.accessTokenTtl,
+    refreshIdleTtl: settings.refreshIdleTtl,
+    sessionMaxAge: settings.sessionMaxAge,
+    refreshReuseGrace: settings.refreshReuseGrace,
+    clockLeeway: settings.clockLeeway,
+    allowedOrigins: Object.freeze([...settings.allowedOrigins]),
     cookieSecure,
     loginAccountLimit,
     loginIpLimit,
+    refreshLimit,
+    auditRetention: settings.auditRetention,
     trustProxy,
     logLevel,
     revocationSync,

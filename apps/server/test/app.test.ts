@@ -32,7 +32,13 @@ async function call(
 
 t.test('the app: health, every secret kept out of the logs, restart keeps sessions', async (t) => {
   const dataDir = tempDataDir()
-  const app = await startApp({ BREAKWATER_DATA_DIR: dataDir, LOG_LEVEL: 'trace' })
+  // Ten logins to one account at once: above the default account limit, which
+  // counts concurrent attempts before they are checked (SPEC §6).
+  const app = await startApp({
+    BREAKWATER_DATA_DIR: dataDir,
+    LOG_LEVEL: 'trace',
+    LOGIN_ACCOUNT_LIMIT: '20/15m',
+  })
   let stopped = false
   t.teardown(() => {
     if (!stopped) app.child.kill('SIGKILL')

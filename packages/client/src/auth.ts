@@ -1,4 +1,6 @@
+import { PROCEDURES } from '@breakwater/protocol'
 import type { HTTPHeaders, Operation } from '@trpc/client'
+import { type Clock, isClock, systemClock } from './clock.js'
 import {
   type CoordinationOptions,
   canCoordinate,
@@ -34,8 +36,10 @@ export interface BreakwaterAuthOptions {
   fetch?: FetchLike
   /**
    * Called once when the session is over: a refresh was refused (`REFRESH_*`,
-   * `SESSION_*`), a call found the session revoked, or a peer tab signed out.
-   * Not called for this client's own `auth.logout`.
+   * `SESSION_*`), a call found the session revoked, a peer tab signed out, or
+   * (cookie transport) a call found the session's cookies gone
+   * (`REFRESH_MISSING`). Not called for this client's own `auth.logout`, nor
+   * when there was no session to lose (a first visit without cookies).
    */
   onSessionExpired?: (event: { reason: SessionEndReason }) => void
   /**
@@ -50,6 +54,12 @@ export interface BreakwaterAuthOptions {
    * plus Web Locks where available). Default: on in browsers, off elsewhere.
    */
   coordination?: boolean | CoordinationOptions
+  /**
+   * The time and timers the client uses (proactive refresh, refresh backoff,
+   * cross-tab coordination). Default: the real ones. For tests that move time
+   * instead of waiting for it.
+   */
+  clock?: Clock
 }
 
 type AuthState = 'unknown' | 'signed-in' | 'signed-out'
@@ -57,8 +67,6 @@ type AuthState = 'unknown' | 'signed-in' | 'signed-out'
 function misuse(message: string): TypeError {
   return new TypeError(`@breakwater/client: ${message}`)
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * The session state one or more clients share: credentials (through the
@@ -90,6 +98,7 @@ export class BreakwaterAuth {
   readonly #baseDelay: number
   readonly #maxDelay: number
   readonly #coordinator: TabCoordinator | undefined
+  readonly #clock: Clock
   #state: AuthState = 'unknown'
   #endReason: SessionEndReason = 'REFRESH_MISSING'
   #generation = 0
@@ -121,6 +130,9 @@ export class BreakwaterAuth {
     this.#maxDelay = retry.maxDelayMs ?? 5000
     if (!Number.isInteger(this.#retries) || this.#retries < 0)
       throw misuse('refreshRetry.retries must be a whole number ≥ 0')
+    if (options.clock !== undefined && !isClock(options.clock))
+      throw misuse('clock must have now(), setTimeout() and clearTimeout() methods')
+    this.#clock = options.clock ?? systemClock
 
     this.url = url.replace(/\/+$/, '')
     this.transport = transport
@@ -132,6 +144,7 @@ export class BreakwaterAuth {
             url: this.url,
             store: options.store ?? memoryTokenStore(),
             fetch: options.fetch,
+            clock: this.#clock,
           })
         : cookieTransport({ url: this.url, fetch: options.fetch })
     this.fetch = this.#transport.fetch
@@ -152,6 +165,7 @@ export class BreakwaterAuth {
           signedIn: (expiresAt) => this.#adopt(expiresAt),
         },
         settings,
+        this.#clock,
       )
     }
 
@@ -209,7 +223,7 @@ export class BreakwaterAuth {
 
   /** @internal Whether the access token is close enough to expiry to refresh before the next call. */
   refreshDue(): boolean {
-    return Date.now() >= this.#refreshAt && this.canRefresh()
+    return this.#clock.now() >= this.#refreshAt && this.canRefresh()
   }
 
   /** @internal Whether a refresh could succeed: not signed out, and (bearer) a refresh token held. */
@@ -250,7 +264,7 @@ export class BreakwaterAuth {
   async signedIn(path: string, data: unknown): Promise<void> {
     const expiresAt = await this.#transport.capture(data)
     this.#adopt(expiresAt)
-    if (path !== 'auth.refresh') this.#coordinator?.announceSignedIn(expiresAt)
+    if (path !== PROCEDURES.refresh) this.#coordinator?.announceSignedIn(expiresAt)
   }
 
   /** @internal A result carrying `session` (auth.me): learn the expiry if it is news. */
@@ -264,6 +278,19 @@ export class BreakwaterAuth {
   /** @internal A call found the session ended (`SESSION_REVOKED`/`SESSION_EXPIRED`). */
   sessionEnded(reason: SessionEndReason): Promise<void> {
     return this.#end(reason, { notify: true, broadcast: true })
+  }
+
+  /**
+   * @internal Cookie transport: a call carried no access cookie. Both cookies
+   * are set and cleared together (SPEC §5), so the refresh cookie is gone too:
+   * sign out as a refused refresh would (`REFRESH_MISSING`) without asking the
+   * server. A first visit without cookies is no expiry worth announcing; losing
+   * a session this client held is.
+   */
+  sessionMissing(cause: unknown): SessionExpiredError {
+    const held = this.#state === 'signed-in'
+    void this.#end('REFRESH_MISSING', { notify: held, broadcast: held })
+    return new SessionExpiredError('REFRESH_MISSING', { cause })
   }
 
   /**
@@ -323,9 +350,15 @@ export class BreakwaterAuth {
         // No answer, a 5xx or a 429 says nothing about the session: back off and try again, never sign out.
         if (attempt >= this.#retries) throw new RefreshUnavailableError({ cause: error })
         const delay = Math.min(this.#maxDelay, this.#baseDelay * 2 ** attempt)
-        await sleep(delay / 2 + Math.random() * (delay / 2))
+        await this.#sleep(delay / 2 + Math.random() * (delay / 2))
       }
     }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#clock.setTimeout(resolve, ms)
+    })
   }
 
   #adopt(expiresAt: number | undefined): void {
@@ -340,7 +373,7 @@ export class BreakwaterAuth {
       this.#refreshAt = Number.POSITIVE_INFINITY
       return
     }
-    const now = Date.now()
+    const now = this.#clock.now()
     const margin = this.#margin ?? Math.min(DEFAULT_MARGIN_MS, (expiresAt - now) / 4)
     const at = expiresAt - margin
     // A token that is due the moment it arrives (a skewed clock, a margin longer

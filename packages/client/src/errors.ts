@@ -1,4 +1,4 @@
-import type { BreakwaterReason } from '@breakwater/tokens/browser'
+import type { BreakwaterReason } from '@breakwater/protocol'
 import { TRPCClientError } from '@trpc/client'
 import type { AnyRouter } from '@trpc/server'
 
@@ -72,9 +72,11 @@ export class BreakwaterClientError extends TRPCClientError<AnyRouter> {
 
 /**
  * The session is over: refreshing was refused (`REFRESH_*`, `SESSION_*`), a
- * call found the session ended, or a peer tab logged out. Every call that was
- * waiting on the failed refresh rejects with this; `onSessionExpired` has been
- * called once. Sign in again to continue.
+ * call found the session ended, or a peer tab logged out. In cookie transport
+ * a call that carried no session cookie at all (`TOKEN_MISSING`) rejects with
+ * this too, as `REFRESH_MISSING`, without a refresh being tried. Every call that
+ * was waiting on the failed refresh rejects with this; `onSessionExpired` has
+ * been called once if there was a session to lose. Sign in again to continue.
  */
 export class SessionExpiredError extends BreakwaterClientError {
   declare readonly reason: SessionEndReason

@@ -1,4 +1,5 @@
 export { BreakwaterAuth, type BreakwaterAuthOptions, createBreakwaterAuth } from './auth.js'
+export type { Clock } from './clock.js'
 export type { CoordinationOptions } from './coordination/broadcast.js'
 export { type BreakwaterClientOptions, createBreakwaterClient } from './create-client.js'
 export {

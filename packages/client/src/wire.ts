@@ -1,12 +1,7 @@
+import { PROCEDURES, type TokensView } from '@breakwater/protocol'
+
 /** `tokens` as the server returns them in bearer transport (SPEC §3). */
-export interface Tokens {
-  accessToken: string
-  refreshToken: string
-  /** ISO-8601. */
-  accessTokenExpiresAt: string
-  /** ISO-8601. */
-  refreshTokenExpiresAt: string
-}
+export type Tokens = TokensView
 
 /** What `auth.refresh` answers with. */
 export interface RefreshResult {
@@ -67,7 +62,7 @@ export async function postRefresh(
   url: string,
   init: RequestInit,
 ): Promise<RefreshResult> {
-  const response = await fetchImpl(`${url.replace(/\/+$/, '')}/auth.refresh`, {
+  const response = await fetchImpl(`${url.replace(/\/+$/, '')}/${PROCEDURES.refresh}`, {
     method: 'POST',
     ...init,
   })

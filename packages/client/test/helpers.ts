@@ -2,9 +2,17 @@ import type { Database } from '@breakwater/db'
 import { openTestDatabase } from '@breakwater/db/testing'
 import { type BreakwaterOptions, breakwater } from '@breakwater/server'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { Clock } from '../src/index.js'
 import type { FetchLike } from '../src/wire.js'
 
 export const PASSWORD = 'a sturdy passphrase 42'
+
+/**
+ * One key-encryption secret for every server in a test file (32 bytes,
+ * base64url): they share one database, so each must open the signing keys the
+ * first one sealed.
+ */
+const TEST_SECRET = Buffer.alloc(32, 7).toString('base64url')
 
 let counter = 0
 export function uniqueEmail(prefix = 'client'): string {
@@ -12,7 +20,87 @@ export function uniqueEmail(prefix = 'client'): string {
   return `${prefix}${counter}.${process.pid}@example.com`
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Waits until the server counts an access token as expired. Only for tests
+ * where the server itself must answer `TOKEN_EXPIRED`: it has no clock to move
+ * yet, so its tokens age in real time. Those tests use 2 s lifetimes, so the
+ * wait is 1–2 s (`exp` is whole seconds): 1 s would leave the refreshed token
+ * as little as a second to serve the replays, which a loaded machine misses.
+ * The verifier's `exp <= now` (leeway 0 in {@link startServer}) holds from the
+ * instant `accessTokenExpiresAt` names.
+ */
+export function untilExpired(accessTokenExpiresAt: string | Date): Promise<void> {
+  // The suite's only real wait: everything else moves a TestClock.
+  const ms = new Date(accessTokenExpiresAt).getTime() - Date.now() + 5
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+}
+
+/**
+ * The client's clock, moved by the test instead of waited for. `now()` starts
+ * at the wall clock, so instants from the server mean what they say, and then
+ * stands still until {@link TestClock.advance}: a call the client thinks is
+ * early stays early however long the test runs.
+ *
+ * Timers are real by default (cross-tab claims must outlast real messages).
+ * With `manualTimers` they fire only when `advance` passes them, and
+ * {@link TestClock.nextTimer} waits for the client to set one.
+ */
+export interface TestClock extends Clock {
+  /** Moves `now()` forward by `ms`, firing manual timers that fall due, in order. */
+  advance(ms: number): void
+  /** Moves `now()` to `instant` (forward only). */
+  advanceTo(instant: string | Date | number): void
+  /** Manual timers: resolves with the delay of the oldest pending timer, as soon as there is one. */
+  nextTimer(): Promise<number>
+}
+
+/** A {@link TestClock} starting at the wall clock's now. */
+export function testClock(options: { manualTimers?: boolean } = {}): TestClock {
+  const manual = options.manualTimers === true
+  let now = Date.now()
+  let ids = 0
+  const timers = new Map<number, { at: number; ms: number; callback: () => void }>()
+  const waiters: Array<() => void> = []
+
+  const oldest = () => [...timers.values()].sort((a, b) => a.at - b.at)[0]
+  const clock: TestClock = {
+    now: () => now,
+    setTimeout(callback, ms) {
+      if (!manual) return setTimeout(callback, ms)
+      const id = ++ids
+      timers.set(id, { at: now + ms, ms, callback })
+      for (const wake of waiters.splice(0)) wake()
+      return id
+    },
+    clearTimeout(handle) {
+      if (manual) timers.delete(handle as number)
+      else clearTimeout(handle as NodeJS.Timeout)
+    },
+    advance(ms) {
+      if (!(ms >= 0)) throw new RangeError(`the test clock only moves forward, got ${ms} ms`)
+      const until = now + ms
+      for (;;) {
+        const due = [...timers].filter(([, timer]) => timer.at <= until)
+        due.sort((a, b) => a[1].at - b[1].at)
+        const first = due[0]
+        if (!first) break
+        timers.delete(first[0])
+        now = first[1].at
+        first[1].callback()
+      }
+      now = until
+    },
+    advanceTo(instant) {
+      clock.advance(new Date(instant).getTime() - now)
+    },
+    async nextTimer() {
+      if (!manual) throw new Error('nextTimer() needs testClock({ manualTimers: true })')
+      while (timers.size === 0) await new Promise<void>((wake) => waiters.push(wake))
+      return oldest()!.ms
+    },
+  }
+  return clock
+}
 
 export interface TestServer {
   app: FastifyInstance
@@ -60,7 +148,12 @@ export async function startServer(
     if (path === '/trpc/auth.refresh') server.refreshes++
   })
   configure?.(app, server)
-  await app.register(breakwater, { database: await database(), clockLeeway: 0, ...options })
+  await app.register(breakwater, {
+    database: await database(),
+    secret: TEST_SECRET,
+    clockLeeway: 0,
+    ...options,
+  })
   await app.listen({ host: '127.0.0.1', port })
   const address = app.server.address()
   server.port = typeof address === 'object' && address ? address.port : 0
@@ -70,11 +163,12 @@ export async function startServer(
 
 /**
  * A fetch with a cookie jar that honours Path and Max-Age, as a browser would:
- * the refresh cookie only goes to `/trpc/auth.refresh`. It also records the
- * request headers it sent, so tests can see the CSRF header.
+ * the refresh cookie only goes to `/trpc/auth.refresh`, and a cookie whose
+ * Max-Age ran out (in real time, as the server's tokens age) is dropped. It
+ * also records the request headers it sent, so tests can see the CSRF header.
  */
 export function cookieJarFetch() {
-  const jar = new Map<string, { value: string; path: string }>()
+  const jar = new Map<string, { value: string; path: string; expiresAt: number }>()
   const sent: Array<{
     method: string
     path: string
@@ -84,6 +178,7 @@ export function cookieJarFetch() {
   const fetchWithJar: FetchLike = async (input, init = {}) => {
     const url = new URL(input)
     const headers = new Headers(init.headers)
+    for (const [name, cookie] of jar) if (cookie.expiresAt <= Date.now()) jar.delete(name)
     const pairs = [...jar]
       .filter(([, c]) => url.pathname.startsWith(c.path))
       .map(([name, c]) => `${name}=${c.value}`)
@@ -100,9 +195,15 @@ export function cookieJarFetch() {
       const eq = pair!.indexOf('=')
       const name = pair!.slice(0, eq)
       const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/'
-      const maxAge = attributes.find((a) => a.toLowerCase().startsWith('max-age='))
-      if (maxAge && Number(maxAge.slice(8)) <= 0) jar.delete(name)
-      else jar.set(name, { value: pair!.slice(eq + 1), path: pathAttr })
+      const maxAgeAttr = attributes.find((a) => a.toLowerCase().startsWith('max-age='))
+      const maxAge = maxAgeAttr ? Number(maxAgeAttr.slice(8)) : Number.POSITIVE_INFINITY
+      if (maxAge <= 0) jar.delete(name)
+      else
+        jar.set(name, {
+          value: pair!.slice(eq + 1),
+          path: pathAttr,
+          expiresAt: Date.now() + maxAge * 1000,
+        })
     }
     return response
   }

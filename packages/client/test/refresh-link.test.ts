@@ -2,6 +2,7 @@ import type { BreakwaterRouter } from '@breakwater/server'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import {
+  createBreakwaterAuth,
   createBreakwaterClient,
   memoryTokenStore,
   readReason,
@@ -11,14 +12,15 @@ import {
   closeDatabase,
   PASSWORD,
   registerUser,
-  sleep,
   startServer,
   type TestServer,
+  testClock,
+  untilExpired,
 } from './helpers.js'
 
 t.teardown(closeDatabase)
 
-t.test('50 concurrent calls after expiry: one refresh, 50 successes', async (t) => {
+t.test('50 concurrent calls that find the token expired: one refresh, 50 replays', async (t) => {
   const server = await startServer({ accessTokenTtl: 2 })
   t.teardown(() => server.close())
   const email = await registerUser(server.url)
@@ -27,12 +29,15 @@ t.test('50 concurrent calls after expiry: one refresh, 50 successes', async (t) 
     url: server.url,
     transport: 'bearer',
     store,
-    refreshMargin: 0,
+    // The client's clock stands still: it never sees the token as due, so
+    // every call goes out and the server must answer TOKEN_EXPIRED.
+    clock: testClock(),
   })
-  await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = await client.auth.login.mutate({ email, password: PASSWORD })
   const first = await store.get()
   t.ok(first?.accessToken, 'login stored the tokens')
-  await sleep(2100)
+  await untilExpired(login.session.accessTokenExpiresAt)
+  const before = server.paths.length
   const results = await Promise.all(Array.from({ length: 50 }, () => client.auth.me.query()))
   t.equal(results.length, 50)
   t.ok(
@@ -40,6 +45,12 @@ t.test('50 concurrent calls after expiry: one refresh, 50 successes', async (t) 
     'all 50 succeed',
   )
   t.equal(server.refreshes, 1, 'exactly one refresh reached the server')
+  const seen = server.paths.slice(before)
+  t.equal(
+    seen.filter((path) => path === '/trpc/auth.me').length,
+    100,
+    'each call failed once (TOKEN_EXPIRED) and was replayed once',
+  )
   const after = await store.get()
   t.not(after?.refreshToken, first?.refreshToken, 'the refresh token rotated in the store')
 })
@@ -54,10 +65,10 @@ t.test('refresh rejected: onSessionExpired once, typed errors, no retry storm', 
     url: server.url,
     transport: 'bearer',
     store,
-    refreshMargin: 0,
+    clock: testClock(),
     onSessionExpired: ({ reason }) => expired.push(reason),
   })
-  await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = await client.auth.login.mutate({ email, password: PASSWORD })
   // Someone else rotates the token first: ours is now a reused one (theft, SPEC §4).
   const stolen = (await store.get())!
   const thief = await fetch(`${server.url}/auth.refresh`, {
@@ -66,18 +77,22 @@ t.test('refresh rejected: onSessionExpired once, typed errors, no retry storm', 
     body: JSON.stringify({ refreshToken: stolen.refreshToken }),
   })
   t.equal(thief.status, 200)
-  await sleep(2100)
+  await untilExpired(login.session.accessTokenExpiresAt)
   const before = server.refreshes
   const settled = await Promise.allSettled(
     Array.from({ length: 20 }, () => client.sessions.list.query()),
   )
   t.equal(server.refreshes - before, 1, 'one refresh attempt, no storm')
-  t.ok(
-    settled.every((r) => r.status === 'rejected' && r.reason instanceof SessionExpiredError),
-    'every pending call rejects with SessionExpiredError',
+  const reasons = settled.map((r) =>
+    r.status === 'rejected' && r.reason instanceof SessionExpiredError
+      ? readReason(r.reason)
+      : r.status,
   )
-  const reason = settled[0]?.status === 'rejected' ? readReason(settled[0].reason) : undefined
-  t.equal(reason, 'REFRESH_REUSED')
+  t.same(
+    reasons,
+    Array.from({ length: 20 }, () => 'REFRESH_REUSED'),
+    'every pending call rejects with SessionExpiredError (REFRESH_REUSED)',
+  )
   t.same(expired, ['REFRESH_REUSED'], 'onSessionExpired called exactly once')
   t.equal(await store.get(), null, 'the store is cleared')
 
@@ -107,70 +122,92 @@ t.test('a call that finds its session revoked signs out once', async (t) => {
   t.equal(server.refreshes, 0, 'a revoked session is not refreshed')
 })
 
-t.test('server unreachable during refresh: retried with backoff, no sign-out', async (t) => {
-  let downAt = 0
-  let current: TestServer
+t.test('server unreachable during refresh: backs off on the clock, no sign-out', async (t) => {
+  let restarted: Promise<TestServer> | undefined
+  let current: TestServer | undefined
   // The first refresh request kills its connection and takes the whole server
-  // down; a new one comes up on the same port 300 ms later (same database).
+  // down; a new one comes up on the same port (same database).
   const breakOnce = (app: FastifyInstance, server: TestServer) => {
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url !== '/trpc/auth.refresh' || downAt) return
-      downAt = Date.now()
+      if (request.url !== '/trpc/auth.refresh' || restarted) return
       reply.hijack()
       request.raw.socket.destroy()
-      void server.close()
-      setTimeout(async () => {
-        current = await startServer({ accessTokenTtl: 1 }, server.port)
-      }, 300)
+      restarted = server.close().then(async () => {
+        current = await startServer({}, server.port)
+        return current
+      })
     })
   }
-  const first = await startServer({ accessTokenTtl: 1 }, 0, breakOnce)
-  current = first
-  t.teardown(() => current.close())
+  const first = await startServer({}, 0, breakOnce)
+  t.teardown(() => (current ?? first).close())
   const email = await registerUser(first.url)
   const expired: string[] = []
+  const clock = testClock({ manualTimers: true })
   const client = createBreakwaterClient<BreakwaterRouter>({
     url: first.url,
     transport: 'bearer',
-    refreshMargin: 0,
+    clock,
     refreshRetry: { baseDelayMs: 100, maxDelayMs: 400, retries: 8 },
     onSessionExpired: ({ reason }) => expired.push(reason),
   })
-  await client.auth.login.mutate({ email, password: PASSWORD })
-  await sleep(2100)
-  const me = await client.auth.me.query()
-  t.equal(me.user.email, email, 'the call succeeded after the outage')
-  t.ok(downAt > 0, 'the refresh did hit the outage')
-  t.ok(Date.now() - downAt >= 300, 'it waited for the server to come back')
-  t.equal(current!.refreshes, 1, 'the reopened server saw one refresh')
+  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  // Due for a proactive refresh on the client's clock; still valid on the server's.
+  clock.advanceTo(Date.parse(login.session.accessTokenExpiresAt) - 1000)
+  const me = client.auth.me.query()
+
+  const delay = await clock.nextTimer()
+  t.ok(delay >= 50 && delay <= 100, `first backoff is 50–100 ms (jittered 100 ms), got ${delay}`)
+  t.equal(first.refreshes, 1, 'the refresh did hit the outage')
+  const reopened = await restarted!
+  t.equal(reopened.refreshes, 0, 'no retry before the backoff ran out')
+  t.same(expired, [], 'an unreachable server does not sign out')
+  clock.advance(delay)
+
+  t.equal((await me).user.email, email, 'the call succeeded after the outage')
+  t.equal(reopened.refreshes, 1, 'the reopened server saw one refresh')
   t.same(expired, [], 'never signed out')
 })
 
 t.test('proactive refresh before expiry; none while the token is fresh', async (t) => {
-  // Whole-second exp: right after login 3–4 s remain (fresh); 2.1 s later 0.9–1.9 s (due, unexpired).
-  const server = await startServer({ accessTokenTtl: 4 })
+  const server = await startServer()
   t.teardown(() => server.close())
   const email = await registerUser(server.url)
-  const client = createBreakwaterClient<BreakwaterRouter>({
+  const clock = testClock()
+  const store = memoryTokenStore()
+  const auth = createBreakwaterAuth({
     url: server.url,
     transport: 'bearer',
+    store,
     refreshMargin: 2000,
+    clock,
   })
-  await client.auth.login.mutate({ email, password: PASSWORD })
+  const client = createBreakwaterClient<BreakwaterRouter>({ auth })
+  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const expiresAt = Date.parse(login.session.accessTokenExpiresAt)
   await client.auth.me.query()
+  clock.advanceTo(expiresAt - 2001)
   await client.auth.me.query()
-  t.equal(server.refreshes, 0, 'fresh token: no refresh')
-  await sleep(2100)
+  t.equal(server.refreshes, 0, 'fresh token (2001 ms left, margin 2000 ms): no refresh')
+
+  clock.advance(1)
   const before = server.paths.length
-  await client.auth.me.query()
-  t.equal(server.refreshes, 1, 'refreshed before the call')
+  const results = await Promise.all(Array.from({ length: 5 }, () => client.auth.me.query()))
+  t.equal(results.length, 5)
+  t.equal(server.refreshes, 1, 'one refresh for five due calls')
   t.same(
     server.paths.slice(before),
-    ['/trpc/auth.refresh', '/trpc/auth.me'],
-    'refresh first, then one call: no failed attempt',
+    ['/trpc/auth.refresh', ...Array.from({ length: 5 }, () => '/trpc/auth.me')],
+    'refresh first, then the calls: no failed attempt',
+  )
+  const rotated = await store.get()
+  t.not(rotated?.accessToken, login.tokens?.accessToken, 'a new access token is stored')
+  t.equal(
+    auth.accessTokenExpiresAt?.getTime(),
+    Date.parse(rotated!.accessTokenExpiresAt),
+    'and its expiry is the one the client goes by',
   )
   await client.auth.me.query()
-  t.equal(server.refreshes, 1, 'the new token is fresh again')
+  t.equal(server.refreshes, 1, 'no second refresh right after the first')
 })
 
 t.test('without tokens a protected call fails plainly, without refresh', async (t) => {
@@ -185,7 +222,43 @@ t.test('without tokens a protected call fails plainly, without refresh', async (
   const error = await client.auth.me.query().catch((e: unknown) => e)
   t.equal(readReason(error), 'TOKEN_MISSING')
   t.equal(server.refreshes, 0)
+  t.same(server.paths, ['/trpc/auth.me'], 'one request, no refresh')
   t.same(expired, [])
+})
+
+t.test('a stored refresh token without an access token: refresh first', async (t) => {
+  const server = await startServer()
+  t.teardown(() => server.close())
+  const email = await registerUser(server.url)
+  const response = await fetch(`${server.url}/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD, transport: 'bearer' }),
+  })
+  const { result } = (await response.json()) as {
+    result: { data: { tokens: { refreshToken: string; refreshTokenExpiresAt: string } } }
+  }
+  const { refreshToken, refreshTokenExpiresAt } = result.data.tokens
+  const store = memoryTokenStore({
+    accessToken: '',
+    refreshToken,
+    accessTokenExpiresAt: '',
+    refreshTokenExpiresAt,
+  })
+  const client = createBreakwaterClient<BreakwaterRouter>({
+    url: server.url,
+    transport: 'bearer',
+    store,
+  })
+  const before = server.paths.length
+  const me = await client.auth.me.query()
+  t.equal(me.user.email, email)
+  t.same(
+    server.paths.slice(before),
+    ['/trpc/auth.refresh', '/trpc/auth.me'],
+    'refreshed before the call, which went out once',
+  )
+  t.ok((await store.get())?.accessToken, 'the store holds an access token now')
 })
 
 t.test('logout clears the store', async (t) => {
@@ -200,9 +273,11 @@ t.test('logout clears the store', async (t) => {
     batch: true,
   })
   await client.auth.login.mutate({ email, password: PASSWORD })
+  const before = server.paths.length
   const [a, b] = await Promise.all([client.auth.me.query(), client.sessions.list.query()])
   t.equal(a.user.email, email)
-  t.ok(b.length >= 1, 'batched calls work')
+  t.equal(b.length, 2, 'the registration and this login')
+  t.equal(server.paths.length - before, 1, 'both calls went in one batch request')
   await client.auth.logout.mutate()
   t.equal(await store.get(), null)
   t.equal(readReason(await client.auth.me.query().catch((e: unknown) => e)), 'TOKEN_MISSING')

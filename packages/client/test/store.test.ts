@@ -26,7 +26,11 @@ t.test('file store: 0600 file in a 0700 directory, atomic replace, clear', async
   t.equal((await store.get())?.refreshToken, 'r2', 'rotation written')
   t.same(await readdir(path.dirname(file)), ['credentials.json'], 'no temporary file left behind')
   t.equal((await stat(file)).mode & 0o777, 0o600, 'still 0600 after a rewrite')
-  JSON.parse(await readFile(file, 'utf8'))
+  t.same(
+    JSON.parse(await readFile(file, 'utf8')),
+    { ...tokens, refreshToken: 'r2' },
+    'the file holds the tokens as plain JSON',
+  )
   await writeFile(file, 'not json')
   t.equal(await store.get(), null, 'an unreadable file counts as signed out')
   await store.clear()

@@ -1,3 +1,9 @@
+// Type assertions here are checked by `tsc` (pnpm typecheck), not by tap: each
+// compares what the client infers with a type written out below from SPEC §3,
+// never with a type imported from the code under test, so a change on either
+// side fails to compile.
+
+import { BREAKWATER_REASONS } from '@breakwater/protocol'
 import {
   type BreakwaterRouter,
   breakwaterRouter,
@@ -11,6 +17,7 @@ import t from 'tap'
 import { z } from 'zod'
 import {
   type BreakwaterReason,
+  type Clock,
   createBreakwaterClient,
   readReason,
   type SessionExpiredError,
@@ -18,6 +25,54 @@ import {
 import { closeDatabase, PASSWORD, registerUser, startServer } from './helpers.js'
 
 t.teardown(closeDatabase)
+
+/**
+ * SPEC §3's reason table, copied by hand. (§9's `LINK_INVALID` and
+ * `EMAIL_NOT_VERIFIED` and §10's `REAUTH_REQUIRED` join when the server answers with them.)
+ */
+const SPEC_REASONS = [
+  'TOKEN_MISSING',
+  'TOKEN_EXPIRED',
+  'TOKEN_INVALID',
+  'SESSION_REVOKED',
+  'SESSION_EXPIRED',
+  'REFRESH_MISSING',
+  'REFRESH_INVALID',
+  'REFRESH_REUSED',
+  'INVALID_CREDENTIALS',
+  'RATE_LIMITED',
+  'CSRF_REJECTED',
+  'EMAIL_TAKEN',
+  'SESSION_NOT_FOUND',
+  'WEAK_PASSWORD',
+  'DB_UNAVAILABLE',
+] as const
+type SpecReason = (typeof SPEC_REASONS)[number]
+
+/** SPEC §3's `user`, `session`, `tokens` and `sessions.list` rows (instants are ISO-8601 strings). */
+type User = { id: string; email: string; displayName: string | null; createdAt: string }
+type Session = {
+  id: string
+  accessTokenExpiresAt: string
+  refreshTokenExpiresAt: string
+  expiresAt: string
+}
+type Tokens = {
+  accessToken: string
+  refreshToken: string
+  accessTokenExpiresAt: string
+  refreshTokenExpiresAt: string
+}
+type SessionRow = {
+  id: string
+  current: boolean
+  createdAt: string
+  lastUsedAt: string
+  idleExpiresAt: string
+  expiresAt: string
+  userAgent: string | null
+  ip: string | null
+}
 
 // A team's own procedures, merged with Breakwater's.
 const notesRouter = router({
@@ -31,9 +86,20 @@ const notesRouter = router({
 const appRouter = mergeRouters(breakwaterRouter, notesRouter)
 type AppRouter = typeof appRouter
 
-t.test('types: the reason union matches the server', async (t) => {
-  expectTypeOf<BreakwaterReason>().toEqualTypeOf<ServerReason>()
-  t.pass()
+t.test('the reason union is SPEC §3 on the client and on the server', async (t) => {
+  expectTypeOf<BreakwaterReason>().toEqualTypeOf<SpecReason>()
+  expectTypeOf<ServerReason>().toEqualTypeOf<SpecReason>()
+  // The same check on the values the server and client share.
+  t.same([...BREAKWATER_REASONS].sort(), [...SPEC_REASONS].sort())
+})
+
+t.test('a clock made of the global timers fits the clock option', async (t) => {
+  const clock = { now: Date.now, setTimeout, clearTimeout }
+  expectTypeOf(clock).toExtend<Clock>()
+  expectTypeOf<{ now(): number }>().not.toExtend<Clock>()
+  t.doesNotThrow(() =>
+    createBreakwaterClient<BreakwaterRouter>({ url: '/trpc', transport: 'bearer', clock }),
+  )
 })
 
 t.test("types and wire: a team's procedure is typed on the client and callable", async (t) => {
@@ -42,13 +108,25 @@ t.test("types and wire: a team's procedure is typed on the client and callable",
   const email = await registerUser(server.url)
   const client = createBreakwaterClient<AppRouter>({ url: server.url, transport: 'bearer' })
   const login = await client.auth.login.mutate({ email, password: PASSWORD })
-  expectTypeOf(login.user.email).toEqualTypeOf<string>()
+  expectTypeOf(login).toEqualTypeOf<{ user: User; session: Session; tokens?: Tokens }>()
+  expectTypeOf(client.auth.login.mutate)
+    .parameter(0)
+    .toEqualTypeOf<{ email: string; password: string; transport?: 'cookie' | 'bearer' }>()
+  t.equal(login.user.email, email)
+
+  const me = await client.auth.me.query()
+  expectTypeOf(me).toEqualTypeOf<{ user: User; session: Session }>()
+  t.equal(me.session.id, login.session.id)
+  const sessions = await client.sessions.list.query()
+  expectTypeOf(sessions).toEqualTypeOf<SessionRow[]>()
+  t.equal(sessions.filter((s) => s.current).length, 1)
 
   const note = await client.notes.add.mutate({ title: 'hello' })
   expectTypeOf(note).toEqualTypeOf<{ id: number; title: string; owner: string }>()
   t.equal(note.title, 'hello')
   t.equal(note.owner, login.user.id)
   expectTypeOf(client.notes.count.query).returns.resolves.toEqualTypeOf<number>()
+  t.equal(await client.notes.count.query(), 42)
   expectTypeOf(client.notes.add.mutate)
     .parameter(0)
     .toEqualTypeOf<{ title: string; pinned?: boolean | undefined }>()
@@ -66,7 +144,7 @@ t.test("types and wire: a team's procedure is typed on the client and callable",
   void plain.notes
   const error = await plain.auth.me.query().catch((e: unknown) => e)
   expectTypeOf(readReason(error)).toEqualTypeOf<
-    BreakwaterReason | 'LOGGED_OUT' | 'REFRESH_UNAVAILABLE' | undefined
+    SpecReason | 'LOGGED_OUT' | 'REFRESH_UNAVAILABLE' | undefined
   >()
   t.equal(readReason(error), 'TOKEN_MISSING')
   expectTypeOf<SessionExpiredError['reason']>().toEqualTypeOf<

@@ -11,7 +11,15 @@ export { CSRF_HEADER } from './http/csrf.js'
 export { JWKS_PATH } from './http/jwks.js'
 export { rotateSigningKeys } from './keys/keyring.js'
 export { rewrapSigningKeys } from './keys/rewrap.js'
-export { type BreakwaterOptions, DEFAULTS, type Duration, type RateLimit } from './options.js'
+export {
+  type BreakwaterOptions,
+  type BreakwaterSettings,
+  checkOptions,
+  DEFAULTS,
+  type Duration,
+  type OptionProblem,
+  type RateLimit,
+} from './options.js'
 export { breakwater, breakwater as default } from './plugin.js'
 export { type BreakwaterRouter, breakwaterRouter } from './router/index.js'
 export type { SessionListItem, SessionView, TokensView, UserView } from './router/views.js'

@@ -127,8 +127,12 @@ export const DEFAULTS = Object.freeze({
 })
 
 class OptionError extends BreakwaterSetupError {
-  constructor(message: string) {
-    super('OPTION_INVALID', message)
+  /** The message without the package prefix. */
+  readonly detail: string
+
+  constructor(message: string, problems?: readonly OptionProblem[]) {
+    super('OPTION_INVALID', message, problems)
+    this.detail = message
   }
 }
 
@@ -172,9 +176,163 @@ function normalizeOrigin(origin: string): string {
   }
 }
 
+/** One problem with one option: its name, and what is wrong in words that quote no secret. */
+export interface OptionProblem {
+  readonly option: string
+  readonly message: string
+}
+
+/** The options a server reads from its environment; everything but the runtime objects. */
+export type BreakwaterSettings = Omit<
+  BreakwaterOptions,
+  'database' | 'router' | 'onAuditEvent' | 'clock'
+>
+
+/**
+ * The one validation of Breakwater's options: every problem at once, each
+ * naming its option, and the resolved values (defaults filled, durations in
+ * seconds). The plugin calls it at registration; a server that reads its
+ * environment calls it too and renames the options to its variables, so a
+ * duration or a limit is parsed by this code alone.
+ */
+export function checkOptions(options: BreakwaterSettings): {
+  settings: Omit<ResolvedOptions, 'database' | 'router' | 'onAuditEvent' | 'clock'>
+  problems: OptionProblem[]
+} {
+  const problems: OptionProblem[] = []
+  const field = <T>(option: string, fallback: T, compute: () => T): T => {
+    try {
+      return compute()
+    } catch (error) {
+      if (!(error instanceof OptionError)) throw error
+      const { detail } = error
+      problems.push({
+        option,
+        message: detail.startsWith(`${option}: `)
+          ? detail.slice(option.length + 2)
+          : detail.startsWith(`${option} `)
+            ? detail.slice(option.length + 1)
+            : detail,
+      })
+      return fallback
+    }
+  }
+  const nonEmpty = (name: string, value: unknown) => {
+    if (typeof value !== 'string' || value.length === 0)
+      throw new OptionError(`${name} must be a non-empty string`)
+    return value
+  }
+  const wholeNumber = (name: string, value: number, min: number, unit = '') => {
+    if (!Number.isInteger(value) || value < min)
+      throw new OptionError(`${name} must be a whole number${unit} ≥ ${min}`)
+    return value
+  }
+  const seconds = (name: keyof BreakwaterSettings & keyof typeof DEFAULTS, min = 1) =>
+    field(name, toSeconds(DEFAULTS[name] as string, name), () =>
+      duration(options[name] as Duration | undefined, DEFAULTS[name] as string, name, min),
+    )
+  const limit = (name: 'loginAccountLimit' | 'loginIpLimit' | 'refreshLimit') =>
+    field(name, parseRateLimit(DEFAULTS[name], name), () =>
+      parseRateLimit(options[name] ?? DEFAULTS[name], name),
+    )
+
+  const issuer = field('issuer', DEFAULTS.issuer, () =>
+    nonEmpty('issuer', options.issuer ?? DEFAULTS.issuer),
+  )
+  const audience = field('audience', issuer, () => nonEmpty('audience', options.audience ?? issuer))
+  const prefix = field('prefix', DEFAULTS.prefix, () => {
+    const value = options.prefix ?? DEFAULTS.prefix
+    if (typeof value !== 'string' || !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(value))
+      throw new OptionError(`prefix must be a path such as /trpc, got ${JSON.stringify(value)}`)
+    return value
+  })
+  const clockLeeway = field('clockLeeway', 5, () => {
+    const value = duration(options.clockLeeway, DEFAULTS.clockLeeway, 'clockLeeway', 0)
+    if (value > MAX_CLOCK_LEEWAY_SECONDS)
+      throw new OptionError(`clockLeeway must be at most ${MAX_CLOCK_LEEWAY_SECONDS}s`)
+    return value
+  })
+  const accessTokenTtl = seconds('accessTokenTtl')
+  const refreshIdleTtl = seconds('refreshIdleTtl')
+  const sessionMaxAge = seconds('sessionMaxAge')
+  const refreshReuseGrace = seconds('refreshReuseGrace', 0)
+  if (refreshIdleTtl <= accessTokenTtl)
+    problems.push({ option: 'refreshIdleTtl', message: 'must be longer than accessTokenTtl' })
+  if (sessionMaxAge < refreshIdleTtl)
+    problems.push({ option: 'sessionMaxAge', message: 'must be at least refreshIdleTtl' })
+  const cookieSecure = field<boolean | 'auto'>('cookieSecure', 'auto', () => {
+    const value = options.cookieSecure ?? 'auto'
+    if (value !== 'auto' && typeof value !== 'boolean')
+      throw new OptionError('cookieSecure must be true, false or "auto"')
+    return value
+  })
+  const keyAlgorithm = field<SigningAlgorithm>('keyAlgorithm', 'EdDSA', () => {
+    const value = options.keyAlgorithm ?? 'EdDSA'
+    if (value !== 'EdDSA' && value !== 'ES256')
+      throw new OptionError('keyAlgorithm must be EdDSA or ES256')
+    return value
+  })
+  // One core stays with the thread that answers every authenticated call.
+  const defaultHashes = Math.max(1, availableParallelism() - 1)
+  const maxConcurrentHashes = field('maxConcurrentHashes', defaultHashes, () =>
+    wholeNumber('maxConcurrentHashes', options.maxConcurrentHashes ?? defaultHashes, 1),
+  )
+  const maxQueuedHashes = field('maxQueuedHashes', DEFAULTS.maxQueuedHashes, () =>
+    wholeNumber('maxQueuedHashes', options.maxQueuedHashes ?? DEFAULTS.maxQueuedHashes, 1),
+  )
+  const bodyLimit = field('bodyLimit', DEFAULTS.bodyLimit, () =>
+    wholeNumber('bodyLimit', options.bodyLimit ?? DEFAULTS.bodyLimit, 1024, ' of bytes'),
+  )
+  const secret = field('secret', undefined, () => {
+    if (options.secret === undefined) return undefined
+    const list = [options.secret].flat()
+    if (list.length === 0 || list.some((item) => typeof item !== 'string'))
+      throw new OptionError('secret must be a string or a non-empty list of strings')
+    return Object.freeze(list)
+  })
+  const argon2 = { ...ARGON2_FLOOR, ...options.argon2 }
+  for (const [name, floor] of Object.entries(ARGON2_FLOOR)) {
+    const value = argon2[name as keyof typeof argon2]
+    if (!Number.isInteger(value) || value < floor)
+      problems.push({ option: `argon2.${name}`, message: `must be ≥ ${floor} (OWASP)` })
+  }
+  const allowedOrigins = field('allowedOrigins', new Set<string>(), () => {
+    if (options.allowedOrigins !== undefined && !Array.isArray(options.allowedOrigins))
+      throw new OptionError('allowedOrigins must be a list of origins')
+    return new Set((options.allowedOrigins ?? []).map(normalizeOrigin))
+  })
+  return {
+    problems,
+    settings: {
+      issuer,
+      audience,
+      prefix,
+      accessTokenTtl,
+      refreshIdleTtl,
+      sessionMaxAge,
+      refreshReuseGrace,
+      clockLeeway,
+      allowedOrigins,
+      cookieSecure,
+      loginAccountLimit: limit('loginAccountLimit'),
+      loginIpLimit: limit('loginIpLimit'),
+      keyAlgorithm,
+      keyReloadInterval: seconds('keyReloadInterval'),
+      refreshLimit: limit('refreshLimit'),
+      maxConcurrentHashes,
+      maxQueuedHashes,
+      secret,
+      auditRetention: seconds('auditRetention'),
+      bodyLimit,
+      argon2: Object.freeze(argon2),
+    },
+  }
+}
+
 /**
  * Validates the plugin options once, at registration, and freezes the result.
- * Every message names the option and starts with `@breakwater/server:`.
+ * A problem rejects `register` with a {@link BreakwaterSetupError} whose
+ * message names the option and starts with `@breakwater/server:`.
  */
 export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new OptionError('options are required')
@@ -182,98 +340,18 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
   if (typeof database !== 'object' || database === null || !('db' in database)) {
     throw new OptionError('database must be the object createDatabase() returns')
   }
-  const issuer = options.issuer ?? DEFAULTS.issuer
-  if (typeof issuer !== 'string' || issuer.length === 0)
-    throw new OptionError('issuer must be a non-empty string')
-  const audience = options.audience ?? issuer
-  if (typeof audience !== 'string' || audience.length === 0)
-    throw new OptionError('audience must be a non-empty string')
-  const prefix = options.prefix ?? DEFAULTS.prefix
-  if (typeof prefix !== 'string' || !/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/.test(prefix)) {
-    throw new OptionError(`prefix must be a path such as /trpc, got ${JSON.stringify(prefix)}`)
-  }
-  const clockLeeway = duration(options.clockLeeway, DEFAULTS.clockLeeway, 'clockLeeway', 0)
-  if (clockLeeway > MAX_CLOCK_LEEWAY_SECONDS)
-    throw new OptionError(`clockLeeway must be at most ${MAX_CLOCK_LEEWAY_SECONDS}s`)
-  const accessTokenTtl = duration(options.accessTokenTtl, DEFAULTS.accessTokenTtl, 'accessTokenTtl')
-  const refreshIdleTtl = duration(options.refreshIdleTtl, DEFAULTS.refreshIdleTtl, 'refreshIdleTtl')
-  const sessionMaxAge = duration(options.sessionMaxAge, DEFAULTS.sessionMaxAge, 'sessionMaxAge')
-  const refreshReuseGrace = duration(
-    options.refreshReuseGrace,
-    DEFAULTS.refreshReuseGrace,
-    'refreshReuseGrace',
-    0,
-  )
-  if (refreshIdleTtl <= accessTokenTtl)
-    throw new OptionError('refreshIdleTtl must be longer than accessTokenTtl')
-  if (sessionMaxAge < refreshIdleTtl)
-    throw new OptionError('sessionMaxAge must be at least refreshIdleTtl')
-  const cookieSecure = options.cookieSecure ?? 'auto'
-  if (cookieSecure !== 'auto' && typeof cookieSecure !== 'boolean')
-    throw new OptionError('cookieSecure must be true, false or "auto"')
-  const keyAlgorithm = options.keyAlgorithm ?? 'EdDSA'
-  if (keyAlgorithm !== 'EdDSA' && keyAlgorithm !== 'ES256')
-    throw new OptionError('keyAlgorithm must be EdDSA or ES256')
-  // One core stays with the thread that answers every authenticated call.
-  const maxConcurrentHashes = options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1)
-  if (!Number.isInteger(maxConcurrentHashes) || maxConcurrentHashes < 1) {
-    throw new OptionError('maxConcurrentHashes must be a whole number ≥ 1')
-  }
-  const maxQueuedHashes = options.maxQueuedHashes ?? DEFAULTS.maxQueuedHashes
-  if (!Number.isInteger(maxQueuedHashes) || maxQueuedHashes < 1) {
-    throw new OptionError('maxQueuedHashes must be a whole number ≥ 1')
-  }
-  const bodyLimit = options.bodyLimit ?? DEFAULTS.bodyLimit
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
-    throw new OptionError('bodyLimit must be a whole number of bytes ≥ 1024')
-  }
+  const { settings, problems } = checkOptions(options)
   const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') throw new OptionError('clock must be a function')
-  const secret = options.secret === undefined ? undefined : [options.secret].flat()
-  if (secret !== undefined && (secret.length === 0 || secret.some((s) => typeof s !== 'string'))) {
-    throw new OptionError('secret must be a string or a non-empty list of strings')
-  }
-  const argon2 = { ...ARGON2_FLOOR, ...options.argon2 }
-  for (const [name, floor] of Object.entries(ARGON2_FLOOR)) {
-    const value = argon2[name as keyof typeof argon2]
-    if (!Number.isInteger(value) || value < floor)
-      throw new OptionError(`argon2.${name} must be ≥ ${floor} (OWASP)`)
-  }
-  if (options.onAuditEvent !== undefined && typeof options.onAuditEvent !== 'function') {
-    throw new OptionError('onAuditEvent must be a function')
-  }
+  if (typeof clock !== 'function') problems.push({ option: 'clock', message: 'must be a function' })
+  if (options.onAuditEvent !== undefined && typeof options.onAuditEvent !== 'function')
+    problems.push({ option: 'onAuditEvent', message: 'must be a function' })
+  const [first] = problems
+  if (first) throw new OptionError(`${first.option} ${first.message}`, problems)
   return Object.freeze({
+    ...settings,
     database,
-    issuer,
-    audience,
-    prefix,
     router: options.router,
-    accessTokenTtl,
-    refreshIdleTtl,
-    sessionMaxAge,
-    refreshReuseGrace,
-    clockLeeway,
-    allowedOrigins: new Set((options.allowedOrigins ?? []).map(normalizeOrigin)),
-    cookieSecure,
-    loginAccountLimit: parseRateLimit(
-      options.loginAccountLimit ?? DEFAULTS.loginAccountLimit,
-      'loginAccountLimit',
-    ),
-    loginIpLimit: parseRateLimit(options.loginIpLimit ?? DEFAULTS.loginIpLimit, 'loginIpLimit'),
-    keyAlgorithm,
-    keyReloadInterval: duration(
-      options.keyReloadInterval,
-      DEFAULTS.keyReloadInterval,
-      'keyReloadInterval',
-    ),
-    refreshLimit: parseRateLimit(options.refreshLimit ?? DEFAULTS.refreshLimit, 'refreshLimit'),
-    maxConcurrentHashes,
-    maxQueuedHashes,
-    secret: secret && Object.freeze(secret),
-    auditRetention: duration(options.auditRetention, DEFAULTS.auditRetention, 'auditRetention'),
-    bodyLimit,
     clock,
-    argon2: Object.freeze(argon2),
     onAuditEvent: options.onAuditEvent,
   })
 }

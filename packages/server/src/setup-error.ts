@@ -7,10 +7,17 @@
  */
 export class BreakwaterSetupError extends TypeError {
   readonly code: 'OPTION_INVALID' | 'SECRET_INVALID' | 'SIGNING_KEY_UNREADABLE'
+  /** Every bad option, when there was more than one thing wrong. */
+  readonly problems: readonly { readonly option: string; readonly message: string }[]
 
-  constructor(code: BreakwaterSetupError['code'], message: string) {
+  constructor(
+    code: BreakwaterSetupError['code'],
+    message: string,
+    problems: readonly { option: string; message: string }[] = [],
+  ) {
     super(`@breakwater/server: ${message}`)
     this.name = 'BreakwaterSetupError'
     this.code = code
+    this.problems = problems
   }
 }

@@ -36,7 +36,6 @@ export {
   KEY_STATES,
   SIGNING_ALGORITHMS,
 } from './keys/signing-key.js'
-export { BREAKWATER_REASONS, type BreakwaterReason } from './reasons.js'
 export { hashRefreshToken, safeEqual } from './refresh/hash.js'
 export { isRefreshTokenShape, mintRefreshToken, REFRESH_TOKEN_BYTES } from './refresh/mint.js'
 export { openSuccessor, sealSuccessor } from './refresh/successor.js'

@@ -1,4 +1,4 @@
-// What we would publish works for someone who is not us: the four public packages are
+// What we would publish works for someone who is not us: the five public packages are
 // packed as `pnpm publish` would pack them, installed with npm into a project outside
 // the workspace (no workspace links, no hoisted devDependencies), and
 // examples/fastify-app runs there end to end.
@@ -22,7 +22,7 @@ import t from 'tap'
 const run = promisify(execFile)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const example = path.join(root, 'examples/fastify-app')
-const PACKAGES = ['tokens', 'db', 'server', 'client'] as const
+const PACKAGES = ['protocol', 'tokens', 'db', 'server', 'client'] as const
 const SCOPE = '@breakwater/'
 
 // The children are someone else's processes: none of tap's loader (NODE_OPTIONS), pnpm's

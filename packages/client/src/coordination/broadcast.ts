@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.js'
 import type { SessionEndReason } from '../errors.js'
 
 /** What one refresh came to, shared with peer tabs. */
@@ -57,6 +58,7 @@ export function canCoordinate(): boolean {
  * the server's reuse grace covers what slips through (SPEC §4).
  */
 export class TabCoordinator {
+  // Only has to be unique among tabs: the wall clock here is not a deadline, so not the injected one.
   readonly #id = Math.random().toString(36).slice(2) + Date.now().toString(36)
   readonly #channel: InstanceType<typeof BroadcastChannel>
   readonly #handlers: PeerHandlers
@@ -64,14 +66,21 @@ export class TabCoordinator {
   readonly #lockName: string
   readonly #claimWindowMs: number
   readonly #peerTimeoutMs: number
+  readonly #clock: Clock
   #peerClaim: { from: string; at: number; seenAt: number } | undefined
   #myClaim: { at: number; lost: boolean } | undefined
   #outcomeSeq = 0
   #lastOutcome: RefreshOutcome | undefined
   readonly #waiters = new Set<(outcome: RefreshOutcome | undefined) => void>()
 
-  constructor(name: string, handlers: PeerHandlers, options: CoordinationOptions = {}) {
+  constructor(
+    name: string,
+    handlers: PeerHandlers,
+    options: CoordinationOptions = {},
+    clock: Clock = systemClock,
+  ) {
     this.#handlers = handlers
+    this.#clock = clock
     this.#lockName = `breakwater-refresh:${name}`
     this.#locks = options.locks === false ? undefined : webLocks()
     this.#claimWindowMs = options.claimWindowMs ?? 30
@@ -111,11 +120,11 @@ export class TabCoordinator {
   }
 
   async #claimAndRun(refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
-    if (this.#peerClaim && Date.now() - this.#peerClaim.seenAt < this.#peerTimeoutMs) {
+    if (this.#peerClaim && this.#clock.now() - this.#peerClaim.seenAt < this.#peerTimeoutMs) {
       const outcome = await this.#nextOutcome(this.#peerTimeoutMs)
       if (outcome) return outcome
     }
-    const claim = { at: Date.now(), lost: false }
+    const claim = { at: this.#clock.now(), lost: false }
     this.#myClaim = claim
     this.#post({ type: 'claim', from: this.#id, at: claim.at })
     try {
@@ -150,11 +159,11 @@ export class TabCoordinator {
   #nextOutcome(timeoutMs: number): Promise<RefreshOutcome | undefined> {
     return new Promise((resolve) => {
       const done = (outcome: RefreshOutcome | undefined) => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         this.#waiters.delete(done)
         resolve(outcome)
       }
-      const timer = setTimeout(() => done(undefined), timeoutMs)
+      const timer = this.#clock.setTimeout(() => done(undefined), timeoutMs)
       this.#waiters.add(done)
     })
   }
@@ -174,7 +183,7 @@ export class TabCoordinator {
     if (typeof message !== 'object' || message === null || message.from === this.#id) return
     switch (message.type) {
       case 'claim': {
-        this.#peerClaim = { from: message.from, at: message.at, seenAt: Date.now() }
+        this.#peerClaim = { from: message.from, at: message.at, seenAt: this.#clock.now() }
         const mine = this.#myClaim
         if (mine && (message.at < mine.at || (message.at === mine.at && message.from < this.#id)))
           mine.lost = true

@@ -1,3 +1,4 @@
+import { PROCEDURES } from '@breakwater/protocol'
 import {
   type Operation,
   type OperationResultEnvelope,
@@ -11,9 +12,9 @@ import type { BreakwaterAuth } from '../auth.js'
 import { readReason, SessionExpiredError } from '../errors.js'
 
 /** Calls that sign in, refresh or sign out: never refreshed around, and their results update the session. */
-const SIGN_IN = new Set(['auth.login', 'auth.register', 'auth.refresh'])
-const SIGN_OUT = 'auth.logout'
-const SIGN_OUT_ALL = 'auth.logoutAll'
+const SIGN_IN = new Set<string>([PROCEDURES.login, PROCEDURES.register, PROCEDURES.refresh])
+const SIGN_OUT = PROCEDURES.logout
+const SIGN_OUT_ALL = PROCEDURES.logoutAll
 
 function dataOf(envelope: OperationResultEnvelope<unknown, unknown>): unknown {
   const result = envelope.result as { data?: unknown }
@@ -27,10 +28,15 @@ function asClientError(error: unknown): TRPCClientError<AnyRouter> {
 /**
  * The refresh link: put it before your terminating HTTP link.
  *
- * - A call that fails with `TOKEN_EXPIRED` or `TOKEN_MISSING` waits for one
- *   refresh and is replayed once. Calls that fail together share that
- *   refresh (single-flight per {@link BreakwaterAuth}, like jose's remote
- *   JWKS reload): 50 expired calls cause one `auth.refresh`, then 50 replays.
+ * - A call that fails with `TOKEN_EXPIRED` (or, in bearer transport, with
+ *   `TOKEN_MISSING` while a refresh token is stored) waits for one refresh and
+ *   is replayed once. Calls that fail together share that refresh
+ *   (single-flight per {@link BreakwaterAuth}, like jose's remote JWKS
+ *   reload): 50 expired calls cause one `auth.refresh`, then 50 replays.
+ * - Cookie transport: `TOKEN_MISSING` means no session cookies at all (the
+ *   access cookie lives as long as the refresh cookie, SPEC §5), so the call
+ *   rejects with {@link SessionExpiredError} (`REFRESH_MISSING`) and the
+ *   client is signed out, without an `auth.refresh` request.
  * - Shortly before the access token expires, the next call refreshes first.
  * - When the refresh is refused (`REFRESH_*`, `SESSION_*`), `onSessionExpired`
  *   runs once and every waiting call rejects with {@link SessionExpiredError};
@@ -69,7 +75,7 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
           const generation = auth.generation
           subscription = next(op).subscribe({
             next(envelope) {
-              if (op.path === 'auth.me') auth.observeSession(dataOf(envelope))
+              if (op.path === PROCEDURES.me) auth.observeSession(dataOf(envelope))
               observer.next(envelope)
             },
             complete() {
@@ -77,20 +83,30 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
             },
             error(error) {
               const reason = readReason(error)
-              if (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_MISSING') {
-                if (!replayed && auth.canRefresh()) {
-                  replayed = true
-                  auth.refreshIfStale(generation).then(send, fail)
-                  return
-                }
-                // The session ended while this call was in flight: say so, in the typed error.
-                const ended = auth.endedError()
-                if (ended && generation !== auth.generation) return fail(ended)
-              } else if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
+              if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
                 void auth.sessionEnded(reason)
                 return fail(new SessionExpiredError(reason, { cause: error }))
               }
-              observer.error(error)
+              if (reason !== 'TOKEN_EXPIRED' && reason !== 'TOKEN_MISSING') {
+                return observer.error(error)
+              }
+              // Credentials changed while this call was out (a refresh, a sign-in, a sign-out).
+              const stale = generation !== auth.generation
+              // The session ended while this call was in flight: say so, in the typed error.
+              const ended = auth.endedError()
+              if (ended) return stale ? fail(ended) : observer.error(error)
+              if (reason === 'TOKEN_MISSING' && auth.transport === 'cookie') {
+                // The access cookie lives as long as the refresh cookie (SPEC §5): none
+                // sent means no session here, and a refresh could only say REFRESH_MISSING.
+                if (!stale) return fail(auth.sessionMissing(error))
+                if (replayed) return observer.error(error)
+                // Sent before a sign-in (or a peer's refresh) landed: the cookies are here now.
+                replayed = true
+                return send()
+              }
+              if (replayed || !auth.canRefresh()) return observer.error(error)
+              replayed = true
+              auth.refreshIfStale(generation).then(send, fail)
             },
           })
         }
@@ -128,7 +144,7 @@ function sessionCall<TRouter extends AnyRouter>(
 ): OperationResultObservable<TRouter, unknown> {
   let op = original
   const path = op.path
-  if (auth.transport === 'bearer' && (path === 'auth.login' || path === 'auth.register')) {
+  if (auth.transport === 'bearer' && (path === PROCEDURES.login || path === PROCEDURES.register)) {
     // The bearer transport needs tokens in the result; ask for them unless the caller chose.
     if (isPlainObject(op.input) && op.input.transport === undefined) {
       op = { ...op, input: { ...op.input, transport: 'bearer' } }

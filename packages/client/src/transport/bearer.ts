@@ -1,4 +1,6 @@
+import { PROCEDURES } from '@breakwater/protocol'
 import { decodeAccessTokenExpiry } from '@breakwater/tokens/browser'
+import type { Clock } from '../clock.js'
 import type { TokenStore } from '../store/types.js'
 import { type FetchLike, isTokens, postRefresh, RefreshRejected, type Tokens } from '../wire.js'
 import type { Transport } from './types.js'
@@ -6,6 +8,9 @@ import type { Transport } from './types.js'
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 function expiryOf(tokens: Tokens): number | undefined {
+  // A store may keep only the refresh token (the access token is short-lived
+  // and cheap to mint): no access token is as good as an expired one, refresh first.
+  if (tokens.accessToken === '') return 0
   const ms = Date.parse(tokens.accessTokenExpiresAt)
   if (!Number.isNaN(ms)) return ms
   return decodeAccessTokenExpiry(tokens.accessToken)?.getTime()
@@ -20,8 +25,9 @@ export function bearerTransport(options: {
   url: string
   store: TokenStore
   fetch: FetchLike | undefined
+  clock: Clock
 }): Transport {
-  const { url, store } = options
+  const { url, store, clock } = options
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   let tokens: Tokens | null = null
   let authorization: Record<string, string> = NO_HEADERS
@@ -29,7 +35,8 @@ export function bearerTransport(options: {
   const hold = (next: Tokens | null) => {
     tokens = next
     // Built once per token, not per request: headers() is on every call's path.
-    authorization = next ? { authorization: `Bearer ${next.accessToken}` } : NO_HEADERS
+    // No access token, no header: `Bearer ` alone is malformed (TOKEN_INVALID), absent is TOKEN_MISSING.
+    authorization = next?.accessToken ? { authorization: `Bearer ${next.accessToken}` } : NO_HEADERS
   }
 
   return {
@@ -43,7 +50,7 @@ export function bearerTransport(options: {
     canRefresh: () => tokens !== null,
     headers(_isMutation, paths) {
       // The refresh token travels in the body; an Authorization header there is noise.
-      if (paths.length === 1 && paths[0] === 'auth.refresh') return NO_HEADERS
+      if (paths.length === 1 && paths[0] === PROCEDURES.refresh) return NO_HEADERS
       return authorization
     },
     async refresh() {
@@ -53,7 +60,7 @@ export function bearerTransport(options: {
       if (isTokens(stored) && stored.refreshToken !== tokens?.refreshToken) {
         hold(stored)
         const expiresAt = expiryOf(stored)
-        if (expiresAt !== undefined && expiresAt > Date.now() + 1000) return { expiresAt }
+        if (expiresAt !== undefined && expiresAt > clock.now() + 1000) return { expiresAt }
       }
       if (!tokens) throw new RefreshRejected(401, 'REFRESH_MISSING', 'No refresh token is stored.')
       const data = await postRefresh(fetchImpl, url, {

@@ -1,9 +1,10 @@
+import { CSRF_HEADER } from '@breakwater/protocol'
 import { expiryOfResult, type FetchLike, postRefresh } from '../wire.js'
 import type { Transport } from './types.js'
 
 /** The anti-CSRF proof of SPEC §5: a header no cross-site form can send without a preflight. */
 export const CSRF_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'x-breakwater-csrf': '1',
+  [CSRF_HEADER]: '1',
 })
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
 
