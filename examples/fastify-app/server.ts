@@ -13,6 +13,9 @@ app.addHook('onClose', () => database.close())
 await app.register(breakwater, {
   database,
   router: appRouter,
+  // Seals the signing keys at rest; required with PostgreSQL, kept in the data directory
+  // on the embedded database when unset.
+  secret: process.env.BREAKWATER_SECRET,
   // Two-second access tokens so that client.ts sees one expire; use the default 15m.
   accessTokenTtl: 2,
   clockLeeway: 0,

@@ -18,7 +18,13 @@ import {
 } from '../src/index.js'
 
 // Short-lived tokens, so "old tokens verify until they expire" is seen to the end.
-const ENV = { ACCESS_TOKEN_TTL: '10s', CLOCK_LEEWAY: '0s', LOGIN_IP_LIMIT: '100000/1m' }
+const ENV = {
+  ACCESS_TOKEN_TTL: '10s',
+  CLOCK_LEEWAY: '0s',
+  LOGIN_IP_LIMIT: '100000/1m',
+  // The probers refresh in a tight loop to catch the first token of the new key.
+  REFRESH_LIMIT: '100000/1m',
+}
 const LOAD_CLIENTS = 6
 // Instances re-read keys every 30 s (and on an unknown kid); this bounds the wait for all.
 const RELOAD_WAIT_MS = 45_000

@@ -16,12 +16,25 @@ import {
 const decodeJwt = (token: string): { iat?: number; exp?: number } =>
   JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
 
+// One embedded database for the single-engine tests (each uses its own accounts):
+// opening and migrating one costs more than most of these tests.
+const database = await openTestDatabase('pglite')
+t.teardown(() => database.close())
+
+/** A server on `db` (the shared one by default) that only the tests below rate-limit. */
+const serve = (
+  options: Parameters<typeof startServer>[1] = {},
+  configure?: Parameters<typeof startServer>[2],
+  fastifyOptions?: Parameters<typeof startServer>[3],
+  db = database,
+) => startServer(db, { loginIpLimit: '100000/1m', ...options }, configure, fastifyOptions)
+
 const count = <T>(items: readonly T[], predicate: (item: T) => boolean) =>
   items.filter(predicate).length
 
 t.test('2. concurrent guesses cannot pass the lockout', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const server = await startServer(database, { loginIpLimit: '1000/1m' })
+    const server = await serve({}, undefined, undefined, database)
     t.teardown(server.close)
 
     await t.test('40 concurrent wrong passwords: at most 5 are checked', async (t) => {
@@ -85,9 +98,7 @@ t.test('2. concurrent guesses cannot pass the lockout', (t) =>
 )
 
 t.test('2. the hashing queue is bounded: past it, RATE_LIMITED with Retry-After', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, {
+  const server = await serve({
     loginIpLimit: '1000/1m',
     maxConcurrentHashes: 1,
     maxQueuedHashes: 2,
@@ -115,9 +126,7 @@ t.test('2. the hashing queue is bounded: past it, RATE_LIMITED with Retry-After'
 })
 
 t.test('3. cookie tossing: in secure mode unprefixed cookies are ignored', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, { cookieSecure: true })
+  const server = await serve({ cookieSecure: true })
   t.teardown(server.close)
   const { tokens } = await registerBearer(server.url)
   const planted = await new Client(server.url).query('auth.me', undefined, {
@@ -136,7 +145,7 @@ t.test('3. cookie tossing: in secure mode unprefixed cookies are ignored', async
 
 t.test('5. a login racing changePassword never leaves an old-password session', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const server = await startServer(database, { loginIpLimit: '1000/1m' })
+    const server = await serve({}, undefined, undefined, database)
     t.teardown(server.close)
     let survivors = 0
     let oldPasswordLogins = 0
@@ -171,9 +180,7 @@ t.test('5. a login racing changePassword never leaves an old-password session', 
 )
 
 t.test('6. one canonical email: one account, one rate-limit bucket', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, { loginIpLimit: '1000/1m' })
+  const server = await serve({ loginIpLimit: '1000/1m' })
   t.teardown(server.close)
   const client = new Client(server.url)
   const first = await client.mutation<AuthResult>('auth.register', {
@@ -206,9 +213,7 @@ t.test('6. one canonical email: one account, one rate-limit bucket', async (t) =
 })
 
 t.test('7. no input yields a 5xx: NUL bytes and other hostile values', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, { loginIpLimit: '1000/1m' })
+  const server = await serve({ loginIpLimit: '1000/1m' })
   t.teardown(server.close)
   const client = new Client(server.url)
   const nul = await client.mutation('auth.login', { email: 'a\u0000@example.com', password: 'x' })
@@ -222,10 +227,8 @@ t.test('7. no input yields a 5xx: NUL bytes and other hostile values', async (t)
 })
 
 t.test('8. no access token outlives its session', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
   const clock = manualClock()
-  const server = await startServer(database, {
+  const server = await serve({
     clock: clock.read,
     accessTokenTtl: '10m',
     refreshIdleTtl: '11m',
@@ -254,9 +257,7 @@ t.test('8. no access token outlives its session', async (t) => {
 })
 
 t.test('9. cookie logout needs the CSRF header whatever the body holds', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database)
+  const server = await serve()
   t.teardown(server.close)
   const victim = new Client(server.url)
   await victim.mutation('auth.register', { email: uniqueEmail(), password: PASSWORD })
@@ -273,10 +274,8 @@ t.test('9. cookie logout needs the CSRF header whatever the body holds', async (
 })
 
 t.test('10. a clock stepped forward and back does not re-admit a revoked token', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
   const clock = manualClock()
-  const server = await startServer(database, { clock: clock.read, accessTokenTtl: '15m' })
+  const server = await serve({ clock: clock.read, accessTokenTtl: '15m' })
   t.teardown(server.close)
   const { client, tokens } = await registerBearer(server.url)
   await client.mutation('auth.logout')
@@ -293,9 +292,7 @@ t.test('10. a clock stepped forward and back does not re-admit a revoked token',
 })
 
 t.test('12. refresh is rate-limited per session', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, { refreshLimit: '3/1m' })
+  const server = await serve({ refreshLimit: '3/1m' })
   t.teardown(server.close)
   const { tokens } = await registerBearer(server.url)
   let refreshToken = tokens.refreshToken
@@ -311,9 +308,7 @@ t.test('12. refresh is rate-limited per session', async (t) => {
 })
 
 t.test('login CSRF: no Origin and a foreign Referer is refused', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database)
+  const server = await serve()
   t.teardown(server.close)
   const email = uniqueEmail()
   await new Client(server.url).mutation('auth.register', {
@@ -339,9 +334,7 @@ t.test('login CSRF: no Origin and a foreign Referer is refused', async (t) => {
 })
 
 t.test('per-IP limits count IPv6 per /64', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, { loginIpLimit: '3/1m' }, undefined, {
+  const server = await serve({ loginIpLimit: '3/1m' }, undefined, {
     trustProxy: true,
   })
   t.teardown(server.close)
@@ -372,9 +365,7 @@ t.test('per-IP limits count IPv6 per /64', async (t) => {
 })
 
 t.test('a grace-window replay from another client is marked in the audit trail', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database)
+  const server = await serve()
   t.teardown(server.close)
   const { tokens, result } = await registerBearer(server.url)
   const agent = (ua: string) => ({ 'user-agent': ua })
@@ -393,9 +384,7 @@ t.test('a grace-window replay from another client is marked in the audit trail',
 })
 
 t.test('the body limit holds inside an app whose Fastify allows more', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, {}, (app) => {
+  const server = await serve({}, (app) => {
     app.post('/own', async (request) => ({ size: JSON.stringify(request.body).length }))
   })
   t.teardown(server.close)
@@ -414,10 +403,8 @@ t.test('the body limit holds inside an app whose Fastify allows more', async (t)
 })
 
 t.test('the cookie change: an expired access cookie still signs out for real', async (t) => {
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
   const clock = manualClock()
-  const server = await startServer(database, { clock: clock.read, accessTokenTtl: '1m' })
+  const server = await serve({ clock: clock.read, accessTokenTtl: '1m' })
   t.teardown(server.close)
   const client = new Client(server.url)
   const reg = await client.mutation<AuthResult>('auth.register', {
