@@ -51,6 +51,9 @@ async function serve() {
     router: mergeRouters(breakwaterRouter, whoami),
     loginIpLimit: '100000/1m',
     loginAccountLimit: '100000/1m',
+    // Sessions refresh in a tight loop below: measure rotation, not the limit.
+    refreshLimit: '1000000/1m',
+    secret: Buffer.alloc(32, 9).toString('base64url'),
   })
   app.get('/bare', async () => ({ user: 'anonymous' }))
   await app.listen({ host: '127.0.0.1', port: 0 })
