@@ -48,8 +48,8 @@ interface Figures {
 async function seed(database: Database): Promise<void> {
   const started = Date.now()
   const { db } = database
-  await sql`insert into users (id, email, password_hash, created_at, updated_at)
-    select gen_random_uuid(), 'bench' || i || '@example.com', 'x', now(), now()
+  await sql`insert into users (id, email, email_canonical, password_hash, created_at, updated_at)
+    select gen_random_uuid(), 'bench' || i || '@example.com', 'bench' || i || '@example.com', 'x', now(), now()
     from generate_series(1, 1000) as i`.execute(db)
   // Session i belongs to user (i % 1000); its first token hash is 'seed-<i>'.
   await sql`
@@ -154,7 +154,7 @@ function report(engine: string, raw: Figures, kysely: Figures): number {
   console.log(line('raw SQL', raw))
   console.log(line('@breakwater/db rotateRefreshToken', kysely))
   console.log(
-    `  ${engine}: ratio ${ratio.toFixed(2)} of raw (goal >= 0.80) ${ratio >= 0.8 ? 'OK' : 'BELOW GOAL'}`,
+    `  ${engine}: ratio ${ratio.toFixed(2)} of raw (goal >= 0.90) ${ratio >= 0.9 ? 'OK' : 'BELOW GOAL'}`,
   )
   return ratio
 }

@@ -69,6 +69,31 @@ forEachDialect(t, async (t, database) => {
     t.equal(nextAgain.kind, 'rotated', 'the successor rotates in turn')
   })
 
+  t.test('a rotation limit per session: counted in the rotating statement', async (t) => {
+    const t0 = new Date('2026-11-25T12:00:00.000Z')
+    const { session, hash } = await start(t0)
+    const limit = { max: 3, windowSeconds: 60 }
+    const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000)
+    let current = hash
+    for (const second of [1, 2, 3]) {
+      const next = fakeHash()
+      expectKind(
+        t,
+        await rotate(current, { newTokenHash: next, limit, now: at(second) }),
+        'rotated',
+      )
+      current = next
+    }
+    const refused = expectKind(t, await rotate(current, { limit, now: at(4) }), 'limited')
+    t.equal(refused.sessionId, session.id)
+    t.equal(refused.retryAfterSeconds, 57, 'until the first of the three leaves the window')
+    t.same((await currentHashes(session.id)).current_token_hash, current, 'nothing changed')
+    const later = expectKind(t, await rotate(current, { limit, now: at(62) }), 'rotated')
+    t.equal(later.session.id, session.id, 'once the window slid, it rotates again')
+    const grace = await rotate(current, { limit, now: at(63) })
+    t.equal(grace.kind, 'grace', 'a grace replay is never limited')
+  })
+
   t.test('idle expiry is capped by the absolute expiry', async (t) => {
     const { session, hash } = await start(undefined, { idleTtlSeconds: 60, maxAgeSeconds: 3600 })
     const result = expectKind(t, await rotate(hash), 'rotated')

@@ -52,7 +52,7 @@ async function serve() {
     loginIpLimit: '100000/1m',
     loginAccountLimit: '100000/1m',
     // Sessions refresh in a tight loop below: measure rotation, not the limit.
-    refreshLimit: '1000000/1m',
+    refreshLimit: '999999/1m',
     secret: Buffer.alloc(32, 9).toString('base64url'),
   })
   app.get('/bare', async () => ({ user: 'anonymous' }))
@@ -184,7 +184,7 @@ async function main() {
       )
     }
     console.log(
-      `authenticated ÷ unauthenticated: ${(authed.requests.average / open.requests.average).toFixed(2)} (goal ≥ 0.90)`,
+      `authenticated ÷ unauthenticated: ${(authed.requests.average / open.requests.average).toFixed(2)} (goal ≥ 0.95)`,
     )
     console.log(
       `authenticated ÷ bare Fastify:    ${(authed.requests.average / bare.requests.average).toFixed(2)}`,

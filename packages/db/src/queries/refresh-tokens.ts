@@ -21,6 +21,14 @@ export interface RotateInput {
   readonly graceSeconds: number
   /** SPEC §4 idle timeout; a rotation moves the idle expiry to now + this (capped). */
   readonly idleTtlSeconds: number
+  /**
+   * At most `max` rotations of one session per sliding `windowSeconds` (SPEC §4: refresh
+   * is rate limited per session), counted from the session's own chain rows inside the
+   * rotating statement: no extra query on the happy path, and exact under concurrency
+   * because the row lock serialises a session's rotations. Past it: `limited`. Grace
+   * replays rotate nothing and are never limited.
+   */
+  readonly limit?: { readonly max: number; readonly windowSeconds: number }
   readonly now?: Date
 }
 
@@ -33,6 +41,8 @@ export interface RotateInput {
  *   {@link eraseExpiredSuccessors} erased its successor); the session is now revoked
  *   (reason `reuse`) and the revocation broadcast.
  * - `revoked` / `expired`: the session already ended (checked before reuse).
+ * - `limited`: the token is current, but the session rotated `limit.max` times within
+ *   the window; nothing changed.
  * - `not_found`: no session ever issued this token, or it was pruned from the chain
  *   ({@link pruneRefreshChains}) or deleted with its ended session.
  */
@@ -42,49 +52,76 @@ export type RotateResult =
   | { readonly kind: 'reused'; readonly sessionId: string; readonly userId: string }
   | { readonly kind: 'revoked'; readonly sessionId: string; readonly userId: string }
   | { readonly kind: 'expired'; readonly sessionId: string; readonly userId: string }
+  | {
+      readonly kind: 'limited'
+      readonly sessionId: string
+      readonly userId: string
+      /** Whole seconds until one more rotation fits in the window. */
+      readonly retryAfterSeconds: number
+    }
   | { readonly kind: 'not_found' }
 
 // The happy path, built with the typed builder and compiled once (see statement.ts):
 // take the row whose current token was presented, if the session is usable, make the
 // successor current, and append it to the chain.
-const ROTATE = prepare(
-  ['presentedHash', 'newTokenHash', 'sealedSuccessor', 'now', 'idleUntil'],
-  (db, p) =>
-    db
-      .with('rotated', (qb) =>
-        qb
-          .updateTable('sessions')
-          .set((eb) => ({
-            previous_token_hash: eb.ref('current_token_hash'),
-            current_token_hash: p('newTokenHash'),
-            rotated_at: p('now'),
-            successor_sealed: p('sealedSuccessor'),
-            last_used_at: p('now'),
-            idle_expires_at: sql<Date>`least(${p('idleUntil')}::timestamptz, ${eb.ref('expires_at')})`,
-          }))
-          .where('current_token_hash', '=', p<string>('presentedHash'))
-          .where('revoked_at', 'is', null)
-          .where('idle_expires_at', '>', p<Date>('now'))
-          .where('expires_at', '>', p<Date>('now'))
-          .returning(SESSION_COLUMNS),
-      )
-      .with('chained', (qb) =>
-        qb
-          .insertInto('refresh_tokens')
-          .columns(['token_hash', 'session_id', 'issued_at'])
-          .expression((eb) =>
-            eb
-              .selectFrom('rotated')
-              .select((eb) => [
-                eb.val(p<string>('newTokenHash')).as('token_hash'),
-                'rotated.id',
-                eb.val(p<Date>('now')).as('issued_at'),
-              ]),
-          ),
-      )
-      .selectFrom('rotated')
-      .selectAll(),
-)
+// Rotations of a session inside the window: its chain rows issued after the window
+// start, not counting the first token (issued with the session, at `created_at`).
+const recentRotations = (windowStart: unknown) =>
+  sql<number>`(select count(*) from refresh_tokens as recent
+    where recent.session_id = sessions.id
+    and recent.issued_at > greatest(${windowStart}::timestamptz, sessions.created_at))`
+
+function rotateStatement(limited: boolean) {
+  return prepare(
+    ['presentedHash', 'newTokenHash', 'sealedSuccessor', 'now', 'idleUntil', 'windowStart', 'max'],
+    (db, p) =>
+      db
+        .with('rotated', (qb) => {
+          const update = qb
+            .updateTable('sessions')
+            .set((eb) => ({
+              previous_token_hash: eb.ref('current_token_hash'),
+              current_token_hash: p('newTokenHash'),
+              rotated_at: p('now'),
+              successor_sealed: p('sealedSuccessor'),
+              last_used_at: p('now'),
+              idle_expires_at: sql<Date>`least(${p('idleUntil')}::timestamptz, ${eb.ref('expires_at')})`,
+            }))
+            .where('current_token_hash', '=', p<string>('presentedHash'))
+            .where('revoked_at', 'is', null)
+            .where('idle_expires_at', '>', p<Date>('now'))
+            .where('expires_at', '>', p<Date>('now'))
+          return (
+            limited
+              ? update.where(recentRotations(p('windowStart')), '<', sql<number>`${p('max')}::int`)
+              : update
+          ).returning(SESSION_COLUMNS)
+        })
+        .with('chained', (qb) =>
+          qb
+            .insertInto('refresh_tokens')
+            .columns(['token_hash', 'session_id', 'issued_at'])
+            .expression((eb) =>
+              eb
+                .selectFrom('rotated')
+                .select((eb) => [
+                  eb.val(p<string>('newTokenHash')).as('token_hash'),
+                  'rotated.id',
+                  eb.val(p<Date>('now')).as('issued_at'),
+                ]),
+            ),
+        )
+        .selectFrom('rotated')
+        .selectAll(),
+  )
+}
+
+// The happy path, built with the typed builder and compiled once (see statement.ts):
+// take the row whose current token was presented, if the session is usable (and, when
+// limited, under its rotation limit), make the successor current, and append it to the
+// chain.
+const ROTATE = rotateStatement(false)
+const ROTATE_LIMITED = rotateStatement(true)
 
 // A lost race only sends us round once more; more rounds than this means something
 // rewrote the row in a loop, which no correct caller does.
@@ -113,17 +150,24 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
   const now = instant(input.now)
   const graceCutoff = addSeconds(now, -input.graceSeconds)
   const idleUntil = addSeconds(now, input.idleTtlSeconds)
-  const { presentedHash } = input
+  const { presentedHash, limit } = input
+  if (limit) {
+    requireNumber('limit.max', limit.max, 1)
+    requireNumber('limit.windowSeconds', limit.windowSeconds, 1)
+  }
+  const windowStart = addSeconds(now, -(limit?.windowSeconds ?? 0))
 
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const rotated = (
       await db.executeQuery(
-        ROTATE.bind({
+        (limit ? ROTATE_LIMITED : ROTATE).bind({
           presentedHash,
           newTokenHash: input.newTokenHash,
           sealedSuccessor: input.sealedSuccessor,
           now,
           idleUntil,
+          windowStart,
+          max: limit?.max,
         }),
       )
     ).rows[0]
@@ -146,9 +190,15 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
     const ids = { sessionId: found.id, userId: found.user_id }
     if (found.revoked_at !== null) return { kind: 'revoked', ...ids }
     if (found.idle_expires_at <= now || found.expires_at <= now) return { kind: 'expired', ...ids }
-    // Became current again between our statements: only a concurrent writer could do
-    // that; try again.
-    if (found.current_token_hash === presentedHash) continue
+    if (found.current_token_hash === presentedHash) {
+      if (limit) {
+        const retryAfterSeconds = await rotationRetryAfter(db, found.id, limit, now, windowStart)
+        if (retryAfterSeconds > 0) return { kind: 'limited', ...ids, retryAfterSeconds }
+      }
+      // Became current again between our statements: only a concurrent writer could do
+      // that; try again.
+      continue
+    }
     // Within the window, and only while the sealed successor is still stored: once
     // eraseExpiredSuccessors has erased it (another instance's clock, a shorter window
     // there) the window is over for every instance, and the replay is reuse like any
@@ -182,6 +232,36 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
     // The row changed under us (revoked by someone else, or rotated): classify again.
   }
   throw new Error('@breakwater/db: refresh-token rotation did not settle')
+}
+
+/**
+ * Seconds until a session over its rotation limit may rotate again (when the oldest of
+ * its last `max` rotations leaves the window), or 0 when it is not over the limit.
+ */
+async function rotationRetryAfter(
+  db: Executor,
+  sessionId: string,
+  limit: { readonly max: number; readonly windowSeconds: number },
+  now: Date,
+  windowStart: Date,
+): Promise<number> {
+  const rows = await db
+    .selectFrom('refresh_tokens')
+    .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+    .select('refresh_tokens.issued_at')
+    .where('refresh_tokens.session_id', '=', sessionId)
+    .where(
+      'refresh_tokens.issued_at',
+      '>',
+      sql<Date>`greatest(${windowStart}::timestamptz, sessions.created_at)`,
+    )
+    .orderBy('refresh_tokens.issued_at', 'desc')
+    .limit(limit.max)
+    .execute()
+  const oldest = rows[limit.max - 1]?.issued_at
+  if (!oldest) return 0
+  const wait = (oldest.getTime() + limit.windowSeconds * 1000 - now.getTime()) / 1000
+  return Math.max(1, Math.ceil(wait))
 }
 
 /** Input of {@link eraseExpiredSuccessors}. */

@@ -1,4 +1,4 @@
-import { canonicalEmail, hitRateLimit, peekRateLimit, refundRateLimit } from '@breakwater/db'
+import { canonicalEmail, hitRateLimit, refundRateLimit } from '@breakwater/db'
 import { BreakwaterError } from '../errors.js'
 import type { NormalizedRateLimit } from '../options.js'
 import type { Runtime } from '../runtime.js'
@@ -41,37 +41,6 @@ export async function refundAccountAttempt(runtime: Runtime, email: string): Pro
   await refundRateLimit(runtime.database.db, {
     key: accountKey(email),
     windowSeconds: runtime.options.loginAccountLimit.windowSeconds,
-    now: new Date(runtime.clock()),
-  })
-}
-
-const refreshKey = (sessionId: string) => `refresh:session:${sessionId}`
-
-/**
- * Refuses a refresh of a session that rotated `refreshLimit` times within the
- * window. Only rotations count ({@link countRotation}): a burst of tabs
- * replaying one token inside the grace window writes no chain row and must
- * not lock the session out. Peeking first and counting after is still exact,
- * because a session's rotations are serialised by its one current token.
- */
-export async function assertRefreshAllowed(runtime: Runtime, sessionId: string): Promise<void> {
-  const { max, windowSeconds } = runtime.options.refreshLimit
-  const verdict = await peekRateLimit(runtime.database.db, {
-    key: refreshKey(sessionId),
-    limit: max,
-    windowSeconds,
-    now: new Date(runtime.clock()),
-  })
-  if (!verdict.allowed)
-    throw new BreakwaterError('RATE_LIMITED', { retryAfter: verdict.retryAfterSeconds })
-}
-
-export async function countRotation(runtime: Runtime, sessionId: string): Promise<void> {
-  const { max, windowSeconds } = runtime.options.refreshLimit
-  await hitRateLimit(runtime.database.db, {
-    key: refreshKey(sessionId),
-    limit: max,
-    windowSeconds,
     now: new Date(runtime.clock()),
   })
 }

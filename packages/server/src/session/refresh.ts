@@ -1,4 +1,4 @@
-import { findSessionByRefreshHash, rotateRefreshToken, type Session } from '@breakwater/db'
+import { rotateRefreshToken, type Session } from '@breakwater/db'
 import {
   hashRefreshToken,
   isRefreshTokenShape,
@@ -7,7 +7,6 @@ import {
   sealSuccessor,
 } from '@breakwater/tokens'
 import { BreakwaterError } from '../errors.js'
-import { assertRefreshAllowed, countRotation } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import { addressBucket, type ClientInfo } from './client.js'
 import { sessionsEnded } from './end.js'
@@ -31,12 +30,6 @@ export async function refresh(
 ): Promise<IssuedSession> {
   if (!isRefreshTokenShape(presented)) throw new BreakwaterError('REFRESH_INVALID')
   const presentedHash = hashRefreshToken(presented)
-  // Checked per session before the rotation writes anything, so a loop of
-  // refreshes cannot grow a session's chain and audit rows without bound.
-  const owner = await findSessionByRefreshHash(runtime.database.db, presentedHash)
-  if (!owner) throw new BreakwaterError('REFRESH_INVALID')
-  await assertRefreshAllowed(runtime, owner.id)
-
   const successor = mintRefreshToken()
   const result = await rotateRefreshToken(runtime.database.db, {
     presentedHash,
@@ -44,18 +37,27 @@ export async function refresh(
     sealedSuccessor: sealSuccessor(presented, successor),
     graceSeconds: runtime.options.refreshReuseGrace,
     idleTtlSeconds: runtime.options.refreshIdleTtl,
+    // Counted by the rotating statement itself, so a loop of refreshes cannot
+    // grow a session's chain and audit rows without bound.
+    limit: runtime.options.refreshLimit,
     now: runtime.now(),
   })
   switch (result.kind) {
-    case 'rotated':
-      await countRotation(runtime, result.session.id)
-      await runtime.audit({
-        type: 'refresh.rotated',
-        userId: result.session.userId,
-        sessionId: result.session.id,
-        ...client,
-      })
-      return issue(runtime, result.session, successor)
+    case 'rotated': {
+      // Recorded while the access token is signed: neither waits for the other.
+      const [issued] = await Promise.all([
+        issue(runtime, result.session, successor),
+        runtime.audit({
+          type: 'refresh.rotated',
+          userId: result.session.userId,
+          sessionId: result.session.id,
+          ...client,
+        }),
+      ])
+      return issued
+    }
+    case 'limited':
+      throw new BreakwaterError('RATE_LIMITED', { retryAfter: result.retryAfterSeconds })
     case 'grace': {
       // The same successor the first presentation got: the chain never forks (SPEC §4.1).
       const sameSuccessor = openSuccessor(presented, result.sealedSuccessor)
