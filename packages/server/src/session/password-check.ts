@@ -40,17 +40,19 @@ export async function checkPassword(
   },
 ): Promise<User> {
   const { client, user } = input
-  await limitAttemptsFromIp(runtime, client.ip)
-  try {
-    await takeAccountAttempt(runtime, input.email)
-  } catch (error) {
-    await runtime.audit({
-      type: 'login.rate_limited',
+  const audit = (type: 'login.rate_limited' | 'login.failed') =>
+    runtime.audit({
+      type,
       userId: user?.id ?? null,
       sessionId: input.sessionId ?? null,
       ...client,
       ...(input.during ? { details: { during: input.during } } : {}),
     })
+  await limitAttemptsFromIp(runtime, client.ip)
+  try {
+    await takeAccountAttempt(runtime, input.email)
+  } catch (error) {
+    await audit('login.rate_limited')
     throw error
   }
   const password = normalizePassword(input.password)
@@ -60,13 +62,7 @@ export async function checkPassword(
     return false
   })
   if (!user || !genuine) {
-    await runtime.audit({
-      type: 'login.failed',
-      userId: user?.id ?? null,
-      sessionId: input.sessionId ?? null,
-      ...client,
-      ...(input.during ? { details: { during: input.during } } : {}),
-    })
+    await audit('login.failed')
     throw new BreakwaterError('INVALID_CREDENTIALS')
   }
   await refundAccountAttempt(runtime, input.email)
