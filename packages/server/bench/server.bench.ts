@@ -35,6 +35,7 @@ async function serve() {
     protectedProcedure,
     publicProcedure,
     router,
+    sessionGuard,
   } = await import('../src/index.js')
   const database = await openTestDatabase(
     process.env.BENCH_DIALECT === 'pglite' ? 'pglite' : 'postgres',
@@ -56,6 +57,9 @@ async function serve() {
     secret: Buffer.alloc(32, 9).toString('base64url'),
   })
   app.get('/bare', async () => ({ user: 'anonymous' }))
+  app.get('/guarded', { preHandler: sessionGuard() }, async (request) => ({
+    user: request.breakwaterSession?.userId,
+  }))
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
@@ -142,7 +146,15 @@ async function main() {
     }
     const open = median(opens)
     const authed = median(authedRuns)
-    const bare = await load(`${target.url}/bare`)
+    // A plain route with sessionGuard() against the same route unguarded, alternating too.
+    const bares: autocannon.Result[] = []
+    const guardedRuns: autocannon.Result[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      bares.push(await load(`${target.url}/bare`, {}, ROUND_S))
+      guardedRuns.push(await load(`${target.url}/guarded`, auth, ROUND_S))
+    }
+    const bare = median(bares)
+    const guarded = median(guardedRuns)
     const rotations = await rotationsPerSecond(target, DURATION_S)
 
     // p99 of the authenticated query while 20 logins hash passwords at once, again and again.
@@ -172,6 +184,7 @@ async function main() {
       ['public tRPC query (no auth)', open],
       ['same query, authenticated (Bearer EdDSA)', authed],
       ['bare Fastify route', bare],
+      ['the same route behind sessionGuard()', guarded],
       ['authenticated, while 20 logins hash', underLogins],
     ] as const
     console.log(
@@ -188,6 +201,9 @@ async function main() {
     )
     console.log(
       `authenticated ÷ bare Fastify:    ${(authed.requests.average / bare.requests.average).toFixed(2)}`,
+    )
+    console.log(
+      `guarded plain route ÷ unguarded: ${(guarded.requests.average / bare.requests.average).toFixed(2)} (goal ≥ 0.5)`,
     )
     console.log(`refresh rotations/s (20 sessions refreshing in a loop): ${rotations.toFixed(0)}`)
     console.log(

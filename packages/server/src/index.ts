@@ -8,6 +8,7 @@ export {
 } from './guard/password-policy.js'
 export { COOKIE_NAMES } from './http/cookies.js'
 export { CSRF_HEADER } from './http/csrf.js'
+export { type SessionGuardOptions, sessionGuard } from './http/guard.js'
 export { JWKS_PATH } from './http/jwks.js'
 export { rotateSigningKeys } from './keys/keyring.js'
 export { rewrapSigningKeys } from './keys/rewrap.js'
