@@ -89,7 +89,9 @@ export {
   listSigningKeys,
   type NewSigningKey,
   retireSigningKey,
+  type SealSigningKey,
   type SigningKey,
+  sealSigningKey,
 } from './queries/signing-keys.js'
 export {
   createUser,

@@ -46,16 +46,7 @@ export class BreakwaterError extends TRPCError {
   }
 }
 
-/** The reason carried by an error, walking tRPC's wrapping of thrown causes. */
-export function reasonOf(error: unknown): BreakwaterReason | undefined {
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current; depth++) {
-    if (current instanceof BreakwaterError) return current.reason
-    current = (current as { cause?: unknown }).cause
-  }
-  return undefined
-}
-
+/** The `BreakwaterError` behind an error, walking tRPC's wrapping of thrown causes. */
 export function breakwaterErrorOf(error: unknown): BreakwaterError | undefined {
   let current: unknown = error
   for (let depth = 0; depth < 4 && current; depth++) {

@@ -173,3 +173,34 @@ export async function deleteExpiredSigningKeys(db: Executor, now?: Date): Promis
     .execute()
   return rows.map((r) => r.kid)
 }
+
+/** Input of {@link sealSigningKey}. */
+export interface SealSigningKey {
+  readonly kid: string
+  /** The private key sealed by the server (`@breakwater/tokens`' secret box). */
+  readonly sealedPrivateKey: string
+  /**
+   * The sealed value this one replaces (a rewrap), or `null` to seal a legacy row whose
+   * private key is still in clear. The write happens only if the row still holds it, so
+   * two processes sealing at once cannot overwrite each other's work.
+   */
+  readonly replacing: string | null
+}
+
+/**
+ * Stores a sealed private key and clears any plaintext one, in one conditional `UPDATE`.
+ *
+ * @returns whether the row was written (false: someone else changed it first).
+ */
+export async function sealSigningKey(db: Executor, input: SealSigningKey): Promise<boolean> {
+  let query = db
+    .updateTable('signing_keys')
+    .set({ sealed_private_key: input.sealedPrivateKey, private_jwk: null })
+    .where('kid', '=', input.kid)
+  query =
+    input.replacing === null
+      ? query.where('sealed_private_key', 'is', null).where('private_jwk', 'is not', null)
+      : query.where('sealed_private_key', '=', input.replacing)
+  const result = await query.executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}

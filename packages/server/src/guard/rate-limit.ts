@@ -14,7 +14,7 @@ async function hit(runtime: Runtime, key: string, limit: NormalizedRateLimit): P
     key,
     limit: limit.max,
     windowSeconds: limit.windowSeconds,
-    now: new Date(runtime.clock()),
+    now: runtime.now(),
   })
   if (!verdict.allowed)
     throw new BreakwaterError('RATE_LIMITED', { retryAfter: verdict.retryAfterSeconds })
@@ -41,6 +41,6 @@ export async function refundAccountAttempt(runtime: Runtime, email: string): Pro
   await refundRateLimit(runtime.database.db, {
     key: accountKey(email),
     windowSeconds: runtime.options.loginAccountLimit.windowSeconds,
-    now: new Date(runtime.clock()),
+    now: runtime.now(),
   })
 }

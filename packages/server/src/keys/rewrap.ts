@@ -1,5 +1,5 @@
-import { type Database, listSigningKeys } from '@breakwater/db'
-import { openPrivateJwk, signingKeyAssociatedData, storeSealedPrivateKey } from './sealed-keys.js'
+import { type Database, listSigningKeys, sealSigningKey } from '@breakwater/db'
+import { openPrivateJwk, sealPrivateJwk } from './sealed-keys.js'
 import { resolveKeyEncryptionSecrets } from './secret.js'
 
 export interface RewrapSigningKeysOptions {
@@ -60,9 +60,9 @@ export async function rewrapSigningKeys(
   let sealed = 0
   let skipped = 0
   for (const { kid, privateJwk, replacing } of work) {
-    const written = await storeSealedPrivateKey(database, {
+    const written = await sealSigningKey(database.db, {
       kid,
-      sealedPrivateKey: box.seal(privateJwk, signingKeyAssociatedData(kid)),
+      sealedPrivateKey: sealPrivateJwk(box, kid, privateJwk),
       replacing,
     })
     if (!written) skipped++

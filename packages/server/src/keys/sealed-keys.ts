@@ -1,4 +1,4 @@
-import type { Database, SigningKey as StoredKey } from '@breakwater/db'
+import { type Database, type SigningKey as StoredKey, sealSigningKey } from '@breakwater/db'
 import {
   exportSigningKey,
   importSigningKey,
@@ -55,10 +55,12 @@ function unreadable(kid: string, error: unknown, box: SecretBox): SigningKeyUnre
 
 /** Seals a key's private JWK for storage. */
 export function sealPrivateKey(box: SecretBox, key: SigningKey): string {
-  return box.seal(
-    JSON.stringify(exportSigningKey(key).privateJwk),
-    signingKeyAssociatedData(key.kid),
-  )
+  return sealPrivateJwk(box, key.kid, JSON.stringify(exportSigningKey(key).privateJwk))
+}
+
+/** Seals a private JWK (as JSON text) for the row of `kid`. */
+export function sealPrivateJwk(box: SecretBox, kid: string, privateJwk: string): string {
+  return box.seal(privateJwk, signingKeyAssociatedData(kid))
 }
 
 /**
@@ -114,32 +116,6 @@ export function openStoredKey(
 }
 
 /**
- * Stores a sealed private key and clears any plaintext copy, in one statement, while the
- * row still holds what the caller read (`replacing`: the previous sealed value, or `null`
- * for a legacy plaintext row). Compare-and-set, so instances sealing the same row at once
- * cannot overwrite one another.
- *
- * @returns whether the row was written.
- */
-// This statement belongs with the other signing-key queries in @breakwater/db; it is
-// written here until that package exports one.
-export async function storeSealedPrivateKey(
-  database: Database,
-  input: { kid: string; sealedPrivateKey: string; replacing: string | null },
-): Promise<boolean> {
-  let query = database.db
-    .updateTable('signing_keys')
-    .set({ sealed_private_key: input.sealedPrivateKey, private_jwk: null })
-    .where('kid', '=', input.kid)
-  query =
-    input.replacing === null
-      ? query.where('sealed_private_key', 'is', null).where('private_jwk', 'is not', null)
-      : query.where('sealed_private_key', '=', input.replacing)
-  const result = await query.executeTakeFirst()
-  return result.numUpdatedRows > 0n
-}
-
-/**
  * Seals every legacy row that still holds its private key in clear (written before
  * migration 000006), clearing the plaintext.
  *
@@ -153,9 +129,9 @@ export async function sealLegacyKeys(
   let sealed = 0
   for (const row of stored) {
     if (row.sealedPrivateKey !== null || row.privateJwk === null) continue
-    const written = await storeSealedPrivateKey(database, {
+    const written = await sealSigningKey(database.db, {
       kid: row.kid,
-      sealedPrivateKey: box.seal(JSON.stringify(row.privateJwk), signingKeyAssociatedData(row.kid)),
+      sealedPrivateKey: sealPrivateJwk(box, row.kid, JSON.stringify(row.privateJwk)),
       replacing: null,
     })
     if (written) sealed++
