@@ -26,7 +26,25 @@ export const PROCEDURES = {
   revokeSession: 'sessions.revoke',
 } as const
 
-/** The refresh procedure's URL path, the only one the refresh cookie is sent to. */
-export function refreshPath(prefix: string = DEFAULT_PREFIX): string {
-  return `${prefix.replace(/\/+$/, '')}/${PROCEDURES.refresh}`
+/** Breakwater's procedure paths. */
+export type ProcedurePaths = { readonly [K in keyof typeof PROCEDURES]: string }
+
+/**
+ * The procedure paths when Breakwater's router sits under `namespace` in a
+ * team's router (`t.router({ account: breakwater.router })` → `account.auth.login`).
+ * No namespace: {@link PROCEDURES}.
+ */
+export function procedurePaths(namespace?: string): ProcedurePaths {
+  const at = namespace?.replace(/^\.+|\.+$/g, '')
+  if (!at) return PROCEDURES
+  const entries = Object.entries(PROCEDURES).map(([name, path]) => [name, `${at}.${path}`])
+  return Object.freeze(Object.fromEntries(entries)) as ProcedurePaths
+}
+
+/**
+ * The refresh procedure's URL path, the only one the refresh cookie is sent to
+ * (`/trpc/auth.refresh`; `/api/account.auth.refresh` under prefix `/api` and namespace `account`).
+ */
+export function refreshPath(prefix: string = DEFAULT_PREFIX, namespace?: string): string {
+  return `${prefix.replace(/\/+$/, '')}/${procedurePaths(namespace).refresh}`
 }

@@ -11,6 +11,8 @@ export {
   DEFAULT_PREFIX,
   JWKS_PATH,
   PROCEDURES,
+  type ProcedurePaths,
+  procedurePaths,
   refreshPath,
 } from './http.js'
 export {

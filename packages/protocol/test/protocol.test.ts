@@ -3,6 +3,8 @@ import {
   BREAKWATER_REASONS,
   isBreakwaterReason,
   nextMove,
+  PROCEDURES,
+  procedurePaths,
   REASON_CODES,
   refreshPath,
 } from '../src/index.js'
@@ -23,4 +25,10 @@ t.test('reason guard and refresh path', async (t) => {
   t.notOk(isBreakwaterReason(42))
   t.equal(refreshPath(), '/trpc/auth.refresh')
   t.equal(refreshPath('/api/trpc/'), '/api/trpc/auth.refresh')
+  t.equal(refreshPath('/api', 'account'), '/api/account.auth.refresh')
+  t.equal(refreshPath('/api', 'v1.account'), '/api/v1.account.auth.refresh')
+  t.equal(procedurePaths(), PROCEDURES, 'no namespace: the plain paths')
+  t.equal(procedurePaths('').me, 'auth.me')
+  t.equal(procedurePaths('account.').listSessions, 'account.sessions.list')
+  t.same(Object.keys(procedurePaths('x')), Object.keys(PROCEDURES), 'every procedure, namespaced')
 })
