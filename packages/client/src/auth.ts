@@ -1,4 +1,3 @@
-import { PROCEDURES } from '@breakwater/protocol'
 import type { HTTPHeaders, Operation } from '@trpc/client'
 import { type Clock, isClock, systemClock } from './clock.js'
 import {
@@ -14,8 +13,10 @@ import {
   type SessionEndReason,
   SessionExpiredError,
 } from './errors.js'
+import { type ProcedurePaths, resolvePaths } from './procedure-paths.js'
 import { memoryTokenStore } from './store/memory.js'
 import type { TokenStore } from './store/types.js'
+import { resolveTransformer, type TransformerOption } from './transformer.js'
 import { bearerTransport } from './transport/bearer.js'
 import { cookieTransport } from './transport/cookie.js'
 import type { Transport } from './transport/types.js'
@@ -30,6 +31,20 @@ export interface BreakwaterAuthOptions {
   url: string
   /** `cookie` in browsers (HttpOnly cookies, never a token in JS); `bearer` in Node, CLIs and mobile apps. */
   transport: 'cookie' | 'bearer'
+  /**
+   * The key Breakwater's router sits under in your router, when it is not
+   * the root: `'account'` for `t.router({ account: breakwaterRouter })`, whose
+   * procedures are `account.auth.login`, `account.auth.refresh`, …; dotted for
+   * deeper nesting (`'v1.account'`). Default: none (`auth.*` at the root).
+   */
+  namespace?: string
+  /**
+   * Your tRPC instance's data transformer (`initTRPC.create({ transformer })`),
+   * such as `superjson`: the refresh request encodes its input and decodes its
+   * answer with it, and `createBreakwaterClient` hands it to its HTTP link.
+   * Default: none (plain JSON).
+   */
+  transformer?: TransformerOption
   /** Bearer transport: where tokens live. Default: in memory. Node: `fileTokenStore` from `@breakwater/client/node`. */
   store?: TokenStore
   /** A fetch to use instead of the global one (a cookie jar in Node tests, a custom agent). */
@@ -79,6 +94,10 @@ export class BreakwaterAuth {
   readonly url: string
   /** `cookie` or `bearer`. */
   readonly transport: 'cookie' | 'bearer'
+  /** The paths of Breakwater's procedures, under the `namespace` option if one was given. */
+  readonly paths: ProcedurePaths
+  /** The `transformer` option as given: pass it to your HTTP link too. */
+  readonly transformer: TransformerOption | undefined
   /** Pass to the HTTP link: cookie transport sends cookies (`credentials: 'include'`). */
   readonly fetch: FetchLike | undefined
   /**
@@ -133,20 +152,30 @@ export class BreakwaterAuth {
     if (options.clock !== undefined && !isClock(options.clock))
       throw misuse('clock must have now(), setTimeout() and clearTimeout() methods')
     this.#clock = options.clock ?? systemClock
+    this.paths = resolvePaths(options.namespace)
+    const transformer = resolveTransformer(options.transformer)
 
     this.url = url.replace(/\/+$/, '')
     this.transport = transport
+    this.transformer = options.transformer
     this.#margin = options.refreshMargin
     this.#onSessionExpired = options.onSessionExpired
     this.#transport =
       transport === 'bearer'
         ? bearerTransport({
             url: this.url,
+            refreshPath: this.paths.refresh,
+            transformer,
             store: options.store ?? memoryTokenStore(),
             fetch: options.fetch,
             clock: this.#clock,
           })
-        : cookieTransport({ url: this.url, fetch: options.fetch })
+        : cookieTransport({
+            url: this.url,
+            refreshPath: this.paths.refresh,
+            transformer,
+            fetch: options.fetch,
+          })
     this.fetch = this.#transport.fetch
     // Cookie transport has nothing to load; bearer reads its store before the first call.
     this.#loaded = transport === 'cookie'
@@ -264,7 +293,7 @@ export class BreakwaterAuth {
   async signedIn(path: string, data: unknown): Promise<void> {
     const expiresAt = await this.#transport.capture(data)
     this.#adopt(expiresAt)
-    if (path !== PROCEDURES.refresh) this.#coordinator?.announceSignedIn(expiresAt)
+    if (path !== this.paths.refresh) this.#coordinator?.announceSignedIn(expiresAt)
   }
 
   /** @internal A result carrying `session` (auth.me): learn the expiry if it is news. */

@@ -34,6 +34,10 @@ export type BreakwaterClientOptions<TRouter extends AnyRouter> = (
  * })
  * await client.auth.login.mutate({ email, password })
  * const { user } = await client.auth.me.query()
+ *
+ * // Breakwater's router under `account` in a router whose tRPC instance uses superjson, served at /api:
+ * const app = createBreakwaterClient<AppRouter>({ url: '/api', transport: 'cookie', namespace: 'account', transformer: superjson })
+ * await app.account.auth.me.query()
  * ```
  */
 export function createBreakwaterClient<TRouter extends AnyRouter>(
@@ -44,6 +48,8 @@ export function createBreakwaterClient<TRouter extends AnyRouter>(
     url: auth.url,
     headers: auth.headers,
     ...(auth.fetch ? { fetch: auth.fetch } : {}),
+    // The calls must be encoded as the raw refresh request is: the same transformer.
+    ...(auth.transformer ? { transformer: auth.transformer } : {}),
   }
   return createTRPCClient<TRouter>({
     links: [

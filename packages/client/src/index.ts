@@ -13,6 +13,8 @@ export {
   SessionExpiredError,
 } from './errors.js'
 export { refreshLink } from './links/refresh-link.js'
+export type { ProcedurePaths } from './procedure-paths.js'
 export { memoryTokenStore } from './store/memory.js'
 export type { TokenStore } from './store/types.js'
+export type { TransformerOption } from './transformer.js'
 export type { Tokens } from './wire.js'

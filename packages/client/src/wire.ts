@@ -1,4 +1,5 @@
-import { PROCEDURES, type TokensView } from '@breakwater/protocol'
+import type { TokensView } from '@breakwater/protocol'
+import type { WireTransformer } from './transformer.js'
 
 /** `tokens` as the server returns them in bearer transport (SPEC §3). */
 export type Tokens = TokensView
@@ -9,9 +10,10 @@ export interface RefreshResult {
   tokens?: Tokens
 }
 
-/** The part of a tRPC v11 error response the client reads. */
+/** The part of a tRPC v11 error shape (`error` of a response) the client reads. */
 interface WireError {
-  error?: { message?: string; data?: { reason?: string; httpStatus?: number } }
+  message?: string
+  data?: { reason?: string; httpStatus?: number }
 }
 
 /** A refresh the server answered with an error (as opposed to a failed request). */
@@ -52,30 +54,70 @@ export function expiryOfResult(data: unknown): number | undefined {
 /** A fetch: the global one, or a test's cookie-jar wrapper. */
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>
 
+/** What the refresh request needs to know beyond its input. */
+export interface RefreshRequest {
+  fetch: FetchLike
+  /** The tRPC endpoint. */
+  url: string
+  /** The refresh procedure's path: `auth.refresh`, or `account.auth.refresh` under a namespace. */
+  path: string
+  transformer: WireTransformer
+  headers: Readonly<Record<string, string>>
+  /** The procedure's input before serializing: `{ refreshToken }` (bearer), `undefined` (cookie). */
+  input: unknown
+}
+
+/** An error answer, decoded; `undefined` when the body is no tRPC response we can read (a proxy's 502 page). */
+type Decoded = { data: RefreshResult } | { error: WireError } | undefined
+
 /**
- * `POST {url}/auth.refresh`, unbatched: the refresh cookie is scoped to that
- * exact path (SPEC §5), so it must never ride in a batch URL. Throws
- * {@link RefreshRejected} for an error answer and lets network errors through.
+ * Decodes a tRPC response as tRPC's own links do (`transformResult` in
+ * @trpc/server): the transformer deserializes `result.data` and, for an
+ * error, the whole error shape, `data.reason` included.
  */
-export async function postRefresh(
-  fetchImpl: FetchLike,
-  url: string,
-  init: RequestInit,
-): Promise<RefreshResult> {
-  const response = await fetchImpl(`${url.replace(/\/+$/, '')}/${PROCEDURES.refresh}`, {
-    method: 'POST',
-    ...init,
-  })
-  let body: ({ result?: { data?: RefreshResult } } & WireError) | undefined
+function decode(body: unknown, transformer: WireTransformer): Decoded {
+  if (typeof body !== 'object' || body === null) return undefined
   try {
-    body = (await response.json()) as typeof body
+    if ('error' in body) {
+      const error = transformer.deserialize(body.error) as WireError | null
+      return typeof error === 'object' && error !== null ? { error } : undefined
+    }
+    const result = (body as { result?: { data?: unknown } }).result
+    if (typeof result !== 'object' || result === null) return undefined
+    const data = transformer.deserialize(result.data) as RefreshResult | undefined
+    return typeof data === 'object' && data !== null ? { data } : undefined
+  } catch {
+    // A body the transformer refuses is as unreadable as one that is not JSON.
+    return undefined
+  }
+}
+
+/**
+ * `POST {url}/{path}`, unbatched: the refresh cookie is scoped to that exact
+ * path (SPEC §5), so it must never ride in a batch URL. The body is encoded as
+ * tRPC's `httpLink` encodes a mutation's: the serialized input as JSON, no body
+ * when that is `undefined`. Throws {@link RefreshRejected} for an error answer
+ * and lets network errors through.
+ */
+export async function postRefresh(request: RefreshRequest): Promise<RefreshResult> {
+  const input = request.transformer.serialize(request.input)
+  const response = await request.fetch(`${request.url.replace(/\/+$/, '')}/${request.path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...request.headers },
+    ...(input === undefined ? {} : { body: JSON.stringify(input) }),
+  })
+  let body: unknown
+  try {
+    body = await response.json()
   } catch {
     body = undefined
   }
-  if (response.ok && body?.result?.data) return body.result.data
+  const decoded = decode(body, request.transformer)
+  if (response.ok && decoded && 'data' in decoded) return decoded.data
+  const error = decoded && 'error' in decoded ? decoded.error : undefined
   throw new RefreshRejected(
     response.status,
-    body?.error?.data?.reason,
-    body?.error?.message ?? `auth.refresh answered HTTP ${response.status}`,
+    error?.data?.reason,
+    error?.message ?? `${request.path} answered HTTP ${response.status}`,
   )
 }

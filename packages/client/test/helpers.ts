@@ -1,5 +1,6 @@
 import type { Database } from '@breakwater/db'
 import { openTestDatabase } from '@breakwater/db/testing'
+import { DEFAULT_PREFIX, procedurePaths } from '@breakwater/protocol'
 import { type BreakwaterOptions, breakwater } from '@breakwater/server'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Clock } from '../src/index.js'
@@ -104,10 +105,10 @@ export function testClock(options: { manualTimers?: boolean } = {}): TestClock {
 
 export interface TestServer {
   app: FastifyInstance
-  /** The tRPC endpoint, `http://127.0.0.1:PORT/trpc`. */
+  /** The tRPC endpoint, `http://127.0.0.1:PORT/trpc` (or the `prefix` option's). */
   url: string
   port: number
-  /** Requests that reached `/trpc/auth.refresh`, counted in an `onRequest` hook. */
+  /** Requests that reached `auth.refresh` under the prefix (under any router key), counted in an `onRequest` hook. */
   refreshes: number
   /** Every request path the server saw, in order. */
   paths: string[]
@@ -142,10 +143,13 @@ export async function startServer(
     paths: [],
     close: () => app.close(),
   }
+  const prefix = options.prefix ?? DEFAULT_PREFIX
+  // `/trpc/auth.refresh`, or `/api/account.auth.refresh` with Breakwater's router under a key.
+  const refresh = new RegExp(`^${prefix}/(?:[\\w$]+\\.)*auth\\.refresh$`)
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0]!
     server.paths.push(path)
-    if (path === '/trpc/auth.refresh') server.refreshes++
+    if (refresh.test(path)) server.refreshes++
   })
   configure?.(app, server)
   await app.register(breakwater, {
@@ -157,7 +161,7 @@ export async function startServer(
   await app.listen({ host: '127.0.0.1', port })
   const address = app.server.address()
   server.port = typeof address === 'object' && address ? address.port : 0
-  server.url = `http://127.0.0.1:${server.port}/trpc`
+  server.url = `http://127.0.0.1:${server.port}${prefix}`
   return server
 }
 
@@ -210,9 +214,13 @@ export function cookieJarFetch() {
   return { fetch: fetchWithJar, jar, sent }
 }
 
-/** Registers a user straight over HTTP (no client involved). */
-export async function registerUser(url: string, email = uniqueEmail()): Promise<string> {
-  const response = await fetch(`${url}/auth.register`, {
+/** Registers a user straight over HTTP (no client involved), with Breakwater's router under `namespace` if given. */
+export async function registerUser(
+  url: string,
+  email = uniqueEmail(),
+  namespace?: string,
+): Promise<string> {
+  const response = await fetch(`${url}/${procedurePaths(namespace).register}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: PASSWORD, transport: 'bearer' }),

@@ -45,6 +45,7 @@ const SPEC_REASONS = [
   'EMAIL_TAKEN',
   'SESSION_NOT_FOUND',
   'WEAK_PASSWORD',
+  'REGISTRATION_REJECTED',
   'DB_UNAVAILABLE',
 ] as const
 type SpecReason = (typeof SPEC_REASONS)[number]

@@ -16,10 +16,11 @@ const RUN_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000
 const IDLE = 7 * 86_400
 const GRACE = 10
 
-// The statement rotateRefreshToken issues on its happy path, written by hand.
+// The statement rotateRefreshToken issues on its happy path, written by hand (in the
+// default schema, where createDatabase puts the tables).
 const RAW_ROTATE = `
 with rotated as (
-  update sessions set
+  update breakwater.sessions set
     previous_token_hash = current_token_hash,
     current_token_hash = $1,
     rotated_at = $2,
@@ -31,7 +32,7 @@ with rotated as (
   returning id, user_id, created_at, last_used_at, idle_expires_at, expires_at,
             revoked_at, revoked_reason, user_agent, ip
 ), chained as (
-  insert into refresh_tokens (token_hash, session_id, issued_at)
+  insert into breakwater.refresh_tokens (token_hash, session_id, issued_at)
   select $1, id, $2 from rotated
 )
 select * from rotated`
@@ -48,19 +49,19 @@ interface Figures {
 async function seed(database: Database): Promise<void> {
   const started = Date.now()
   const { db } = database
-  await sql`insert into users (id, email, email_canonical, password_hash, created_at, updated_at)
+  await sql`insert into breakwater.users (id, email, email_canonical, password_hash, created_at, updated_at)
     select gen_random_uuid(), 'bench' || i || '@example.com', 'bench' || i || '@example.com', 'x', now(), now()
     from generate_series(1, 1000) as i`.execute(db)
   // Session i belongs to user (i % 1000); its first token hash is 'seed-<i>'.
   await sql`
-    with u as (select id, row_number() over (order by id) - 1 as n from users)
-    insert into sessions (id, user_id, created_at, last_used_at, idle_expires_at, expires_at,
+    with u as (select id, row_number() over (order by id) - 1 as n from breakwater.users)
+    insert into breakwater.sessions (id, user_id, created_at, last_used_at, idle_expires_at, expires_at,
                           current_token_hash)
     select gen_random_uuid(), u.id, now(), now(), now() + interval '7 days',
            now() + interval '30 days', 'seed-' || i
     from generate_series(0, ${SESSIONS - 1}::int) as i join u on u.n = i % 1000`.execute(db)
-  await sql`insert into refresh_tokens (token_hash, session_id, issued_at)
-    select current_token_hash, id, created_at from sessions`.execute(db)
+  await sql`insert into breakwater.refresh_tokens (token_hash, session_id, issued_at)
+    select current_token_hash, id, created_at from breakwater.sessions`.execute(db)
   await sql`analyze`.execute(db)
   console.log(`  seeded ${SESSIONS.toLocaleString('en')} sessions in ${Date.now() - started} ms`)
 }

@@ -17,6 +17,8 @@ export type DatabaseErrorCode =
   | 'DB_DATA_DIR_UNWRITABLE'
   | 'DB_DATA_DIR_INSECURE'
   | 'DB_MIGRATION_FAILED'
+  | 'DB_SCHEMA_TOO_NEW'
+  | 'DB_ENGINE_MISSING'
   | 'DB_INVALID_INPUT'
   | 'DB_QUERY_FAILED'
   | 'EMAIL_TAKEN'
@@ -96,18 +98,58 @@ export class DataDirInsecure extends DatabaseError {
   }
 }
 
-/** `migrateToLatest` reported an error; `migration` names the one that failed, if known. */
+/**
+ * A migration failed (it was rolled back; the schema stays at the last good one), or the
+ * migration history is inconsistent. `migration` names the one that failed, if known; the
+ * message, one line, carries the real cause PostgreSQL gave (`relation "users" already
+ * exists`), with any URL's password redacted.
+ */
 export class MigrationFailed extends DatabaseError {
   readonly migration: string | undefined
 
   constructor(migration: string | undefined, options?: { cause?: unknown }) {
-    super(
-      'DB_MIGRATION_FAILED',
-      migration ? `migration failed: ${migration}` : 'migration failed',
-      options,
-    )
+    const reason = causeText(options?.cause)
+    const what = migration ? `migration ${migration} failed` : 'migration failed'
+    super('DB_MIGRATION_FAILED', reason ? `${what}: ${reason}` : what, options)
     this.name = 'MigrationFailed'
     this.migration = migration
+  }
+}
+
+/**
+ * The database schema was migrated by a newer `@breakwater/db` (its history holds a
+ * migration this version does not know): running older code on it could corrupt data,
+ * so it is refused until this package is upgraded.
+ */
+export class SchemaTooNew extends DatabaseError {
+  /** The PostgreSQL schema, e.g. `breakwater`. */
+  readonly schema: string
+  /** The newest migration the database has applied. */
+  readonly databaseVersion: string
+  /** The newest migration this package knows. */
+  readonly packageVersion: string
+
+  constructor(schema: string, databaseVersion: string, packageVersion: string) {
+    super(
+      'DB_SCHEMA_TOO_NEW',
+      `database schema "${schema}" is at ${databaseVersion}, newer than this @breakwater/db (${packageVersion}): upgrade it`,
+    )
+    this.name = 'SchemaTooNew'
+    this.schema = schema
+    this.databaseVersion = databaseVersion
+    this.packageVersion = packageVersion
+  }
+}
+
+/** The embedded engine was asked for, but the optional `@electric-sql/pglite` is not installed. */
+export class EngineMissing extends DatabaseError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'DB_ENGINE_MISSING',
+      'the embedded database needs @electric-sql/pglite (npm install @electric-sql/pglite), or set DATABASE_URL',
+      options,
+    )
+    this.name = 'EngineMissing'
   }
 }
 
@@ -168,6 +210,30 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparseable url>'
   }
+}
+
+// A URL with credentials anywhere in free text (a driver message, a migration's own
+// error): the password goes, whatever the scheme.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi
+
+/**
+ * What actually went wrong, for a message: the innermost message down the `cause` chain
+ * (the driver's, e.g. `relation "users" already exists`, under our translated wrapper),
+ * with its SQLSTATE, on one line, passwords in URLs redacted.
+ */
+export function causeText(error: unknown): string | undefined {
+  let text: string | undefined
+  let state: string | undefined
+  let current: unknown = error
+  for (let depth = 0; depth < 16 && current instanceof Error; depth++) {
+    // Our own wrappers summarise; the driver's message below them says what happened.
+    if (!(current instanceof DatabaseError) || text === undefined) text = current.message
+    state ??= sqlState(current)
+    current = (current as { cause?: unknown }).cause
+  }
+  if (!text) return undefined
+  const line = text.replace(URL_PASSWORD, '$1***@').replace(/\s+/g, ' ').trim()
+  return state && !line.includes(state) ? `${line} (SQLSTATE ${state})` : line
 }
 
 // SQLSTATE classes and codes that mean "the server is not there for you right now":

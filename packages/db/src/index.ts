@@ -2,6 +2,7 @@ export {
   type CreateDatabaseOptions,
   createDatabase,
   type Database,
+  type DatabaseSource,
   DEFAULT_DATA_DIR,
   parsePostgresUrl,
 } from './create-database.js'
@@ -14,18 +15,25 @@ export {
   DataDirInsecure,
   DataDirUnwritable,
   EmailTaken,
+  EngineMissing,
   InvalidInput,
   isUnavailableError,
   MigrationFailed,
   QueryFailed,
   redactUrl,
+  SchemaTooNew,
 } from './errors.js'
-export { type Executor, inTransaction } from './executor.js'
+export { type Executor, inTransaction, type TeamTransaction, teamTransaction } from './executor.js'
+export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js'
 export {
+  LATEST_MIGRATION,
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
   MIGRATIONS,
   type MigrationReport,
   migrateToLatest,
   migrationProvider,
+  pendingMigrations,
 } from './migrations/index.js'
 export {
   type AuditEvent,
@@ -62,6 +70,7 @@ export {
   type RevocationEvent,
   type RevocationReason,
   type RevokeResult,
+  revocationChannel,
 } from './queries/revocations.js'
 export {
   createSession,
@@ -101,11 +110,13 @@ export {
   type PasswordUpdate,
   type User,
   updatePasswordHash,
+  updateUserFields,
 } from './queries/users.js'
 export type { RevocationFeed, RevocationListener, RevocationSync } from './revocation/feed.js'
 export { LISTENER_APPLICATION_NAME, type NotifyOptions } from './revocation/notify.js'
 export type { PollOptions } from './revocation/poll.js'
 export type { BreakwaterSchema } from './schema.js'
+export { DEFAULT_SCHEMA } from './schema-plugin.js'
 export type * from './tables/audit-event.table.js'
 export type * from './tables/rate-limit.table.js'
 export type * from './tables/refresh-token.table.js'

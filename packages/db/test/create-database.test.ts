@@ -133,7 +133,7 @@ t.test('migrations: once, idempotent, and safe from instances booting together',
   t.same((await migrateToLatest(booted[0]!.db)).applied, [], 'running again is a no-op')
   const { rows } = await sql<{
     n: number
-  }>`select count(*)::int as n from kysely_migration`.execute(booted[0]!.db)
+  }>`select count(*)::int as n from breakwater.breakwater_migration`.execute(booted[0]!.db)
   t.equal(rows[0]?.n, Object.keys(MIGRATIONS).length)
 })
 

@@ -108,7 +108,7 @@ forEachDialect(t, async (t, { db }) => {
 
     const id = crypto.randomUUID()
     const insert = () =>
-      sql`insert into users (id, email, email_canonical, password_hash, created_at, updated_at)
+      sql`insert into breakwater.users (id, email, email_canonical, password_hash, created_at, updated_at)
         values (${id}, ${`${id}@example.com`}, ${`${id}@example.com`}, 'h', now(), now())`.execute(
         db,
       )

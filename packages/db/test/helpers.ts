@@ -20,14 +20,14 @@ export function fakeHash(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 }
 
-/** Every row of every table, as one string: what a stolen dump would show. */
-export async function dumpAllTables(db: Executor): Promise<string> {
+/** Every row of every table in `schema`, as one string: what a stolen dump would show. */
+export async function dumpAllTables(db: Executor, schema = 'breakwater'): Promise<string> {
   const { rows: tables } = await sql<{ table_name: string }>`
     select table_name from information_schema.tables
-    where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`.execute(db)
+    where table_schema = ${schema} and table_type = 'BASE TABLE' order by table_name`.execute(db)
   const parts: string[] = []
   for (const { table_name } of tables) {
-    const { rows } = await sql`select * from ${sql.table(table_name)}`.execute(db)
+    const { rows } = await sql`select * from ${sql.id(schema, table_name)}`.execute(db)
     parts.push(`${table_name}: ${JSON.stringify(rows)}`)
   }
   return parts.join('\n')

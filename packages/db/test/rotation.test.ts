@@ -159,7 +159,7 @@ forEachDialect(t, async (t, database) => {
     t.same(await rotate(fakeHash()), { kind: 'not_found' })
     t.same(await rotate("' or 1=1; --"), { kind: 'not_found' })
     const { session, hash } = await start()
-    await sql`update sessions set revoked_at = now(), revoked_reason = 'logout' where id = ${session.id}`.execute(
+    await sql`update breakwater.sessions set revoked_at = now(), revoked_reason = 'logout' where id = ${session.id}`.execute(
       db,
     )
     t.same(await rotate(hash), { kind: 'revoked', sessionId: session.id, userId: session.userId })

@@ -8,6 +8,8 @@ import {
   EmailTaken,
   findUserByEmail,
   findUserById,
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
   MigrationFailed,
   migrateToLatest,
   migrationProvider,
@@ -193,8 +195,14 @@ t.test('canonicalEmail: the rule, and a fixed point', async (t) => {
 // unfindable; and it must refuse, not merge, accounts that now collide.
 forEachDialect(
   t,
-  async (t, { db }) => {
-    const migrator = new Migrator({ db, provider: migrationProvider })
+  async (t, { db, schema }) => {
+    const migrator = new Migrator({
+      db,
+      provider: migrationProvider,
+      migrationTableSchema: schema,
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    })
     const { error } = await migrator.migrateTo('2026_11_25_000005_create_rate_limits')
     t.equal(error, undefined, 'migrated to the schema before canonical emails')
     const emails = [
@@ -206,7 +214,7 @@ forEachDialect(
       'ΑΣ@example.gr',
     ]
     const insert = (email: string) =>
-      sql`insert into users (id, email, password_hash, created_at, updated_at)
+      sql`insert into breakwater.users (id, email, password_hash, created_at, updated_at)
         values (${crypto.randomUUID()}, ${email}, 'h', now(), now())`.execute(db)
     for (const email of emails) await insert(email)
 
@@ -219,16 +227,17 @@ forEachDialect(
     t.notMatch(String((refused as Error & { cause?: Error }).cause?.message), /twin/i)
     const { rows: columns } = await sql<{ n: number }>`select count(*)::int as n
       from information_schema.columns
-      where table_name = 'users' and column_name = 'email_canonical'`.execute(db)
+      where table_schema = 'breakwater' and table_name = 'users'
+        and column_name = 'email_canonical'`.execute(db)
     t.equal(columns[0]?.n, 0, 'rolled back: the schema is as it was')
 
-    await sql`delete from users where email = ${'ＴＷＩＮ@example.com'}`.execute(db)
+    await sql`delete from breakwater.users where email = ${'ＴＷＩＮ@example.com'}`.execute(db)
     const { applied } = await migrateToLatest(db)
     t.ok(applied.includes('2026_12_01_000007_canonical_emails'))
     const { rows } = await sql<{
       email: string
       email_canonical: string
-    }>`select email, email_canonical from users`.execute(db)
+    }>`select email, email_canonical from breakwater.users`.execute(db)
     t.equal(rows.length, emails.length + 1)
     for (const row of rows) {
       t.equal(row.email_canonical, canonicalEmail(row.email), `backfilled ${row.email}`)
@@ -247,7 +256,7 @@ forEachDialect(
       'the new unique index maps to EMAIL_TAKEN',
     )
     const { rows: indexes } = await sql<{ indexname: string }>`select indexname from pg_indexes
-      where tablename = 'users' order by indexname`.execute(db)
+      where schemaname = 'breakwater' and tablename = 'users' order by indexname`.execute(db)
     t.same(
       indexes.map((i) => i.indexname),
       ['users_email_canonical_key', 'users_pkey'],

@@ -15,7 +15,7 @@ export type { AuditEvent, NewAuditEvent }
  */
 export async function recordAudit(
   database: Database,
-  hook: ((event: AuditEvent) => void) | undefined,
+  hook: ((event: AuditEvent) => void | Promise<void>) | undefined,
   event: NewAuditEvent,
   log: FastifyBaseLogger,
 ): Promise<void> {
@@ -35,10 +35,14 @@ export async function recordAudit(
       details: event.details ?? null,
     }
   }
+  // A failing sink is the sink's problem, not the caller's: report it, go on.
+  // An async one is not awaited: a slow sink must not slow sign-ins.
+  const failed = (error: unknown) =>
+    log.error({ err: error, audit: event.type }, 'onAuditEvent sink failed')
   try {
-    hook?.(stored)
+    const pending = hook?.(stored)
+    if (pending instanceof Promise) pending.catch(failed)
   } catch (error) {
-    // A failing hook is the hook's problem, not the caller's: report it, go on.
-    log.error({ err: error, audit: event.type }, 'onAuditEvent hook threw')
+    failed(error)
   }
 }

@@ -18,6 +18,7 @@ const MESSAGE: Record<BreakwaterReason, string> = {
   EMAIL_TAKEN: 'An account with this email already exists.',
   SESSION_NOT_FOUND: 'No such session.',
   WEAK_PASSWORD: 'The password is too weak.',
+  REGISTRATION_REJECTED: 'The registration was refused.',
   DB_UNAVAILABLE: 'Storage is unavailable. Nothing was lost; try again shortly.',
 }
 

@@ -6,9 +6,14 @@ export {
   PASSWORD_MAX_CODE_POINTS,
   PASSWORD_MIN_CODE_POINTS,
 } from './guard/password-policy.js'
+export type {
+  BreakwaterHooks,
+  NewUserInput,
+  TeamTransaction,
+} from './hooks.js'
 export { COOKIE_NAMES } from './http/cookies.js'
 export { CSRF_HEADER } from './http/csrf.js'
-export { type SessionGuardOptions, sessionGuard } from './http/guard.js'
+export { type BreakwaterUser, type SessionGuardOptions, sessionGuard } from './http/guard.js'
 export { JWKS_PATH } from './http/jwks.js'
 export { rotateSigningKeys } from './keys/keyring.js'
 export { rewrapSigningKeys } from './keys/rewrap.js'
@@ -22,14 +27,23 @@ export {
   type RateLimit,
 } from './options.js'
 export { breakwater, breakwater as default } from './plugin.js'
-export { type BreakwaterRouter, breakwaterRouter } from './router/index.js'
+export type { UserFieldsSchema } from './router/builders.js'
+export {
+  type BreakwaterProcedures,
+  type BreakwaterRouter,
+  breakwaterRouter,
+  type CreateBreakwaterOptions,
+  createBreakwater,
+} from './router/index.js'
 export type { SessionListItem, SessionView, TokensView, UserView } from './router/views.js'
 export { BreakwaterSetupError } from './setup-error.js'
 export {
   type BreakwaterContext,
   type BreakwaterErrorData,
+  breakwaterErrorFormatter,
   mergeRouters,
   protectedProcedure,
   publicProcedure,
   router,
+  type WithBreakwaterReason,
 } from './trpc.js'

@@ -2,7 +2,10 @@ import { availableParallelism } from 'node:os'
 import type { Database } from '@breakwater/db'
 import { MAX_CLOCK_LEEWAY_SECONDS, type SigningAlgorithm, toSeconds } from '@breakwater/tokens'
 import type { AnyTRPCRouter } from '@trpc/server'
+import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify'
 import type { AuditEvent } from './audit.js'
+import type { BreakwaterHooks } from './hooks.js'
+import { findMount } from './router/mount.js'
 import { BreakwaterSetupError } from './setup-error.js'
 
 /** A duration: whole seconds, or a string such as `30s`, `15m`, `7d`. */
@@ -21,8 +24,28 @@ export interface BreakwaterOptions {
   audience?: string
   /** Where the tRPC router is mounted. Default `/trpc`. */
   prefix?: string
-  /** The router to serve: Breakwater's own by default, or a team's router merged with it. */
+  /**
+   * The router to serve: Breakwater's own by default, or a team's router that
+   * holds Breakwater's (merged, or nested under any key; on Breakwater's tRPC
+   * instance or the team's own through `createBreakwater(t)`).
+   */
   router?: AnyTRPCRouter
+  /**
+   * The team's tRPC context function, for a router built on its own instance:
+   * its procedures get exactly the context it returns. Required then.
+   */
+  createContext?: (opts: CreateFastifyContextOptions) => object | Promise<object>
+  /**
+   * SameSite of the session cookies. Default `lax` (the refresh cookie
+   * `strict`). `none` lets a single-page app on another site call the API with
+   * cookies (both cookies `None`, always `Secure`); see docs/cross-origin.md.
+   */
+  cookieSameSite?: 'lax' | 'strict' | 'none'
+  /**
+   * `Domain` of the session cookies, to share them with sibling hosts
+   * (`example.com` for `app.` and `api.`). Default none: host-only `__Host-` cookies.
+   */
+  cookieDomain?: string
   accessTokenTtl?: Duration
   refreshIdleTtl?: Duration
   sessionMaxAge?: Duration
@@ -64,9 +87,21 @@ export interface BreakwaterOptions {
   clock?: () => number
   /** argon2id cost; OWASP's floor (m=19456 KiB, t=2, p=1) is the default and the minimum. */
   argon2?: { memoryCost?: number; timeCost?: number; parallelism?: number }
-  /** Called with every audit event after it is stored. Must not throw. */
-  onAuditEvent?: (event: AuditEvent) => void
+  /**
+   * Called with every audit event after it is stored. May return a promise,
+   * which the request does not wait for; a throw or a rejection is logged.
+   */
+  onAuditEvent?: (event: AuditEvent) => void | Promise<void>
+  /** Code of the team's own around registration, sign-in and session end (see `BreakwaterHooks`). */
+  hooks?: BreakwaterHooks
 }
+
+const HOOK_NAMES = new Set([
+  'beforeCreateUser',
+  'afterCreateUser',
+  'afterSignIn',
+  'afterSessionEnd',
+])
 
 export interface NormalizedRateLimit {
   readonly max: number
@@ -80,6 +115,12 @@ export interface ResolvedOptions {
   readonly audience: string
   readonly prefix: string
   readonly router: AnyTRPCRouter | undefined
+  /** Where Breakwater's router sits in `router` (`account`), `''` at the top. */
+  readonly namespace: string
+  readonly createContext: BreakwaterOptions['createContext']
+  readonly cookieSameSite: 'lax' | 'strict' | 'none'
+  readonly cookieDomain: string | undefined
+  readonly hooks: BreakwaterHooks
   readonly accessTokenTtl: number
   readonly refreshIdleTtl: number
   readonly sessionMaxAge: number
@@ -103,7 +144,7 @@ export interface ResolvedOptions {
     readonly timeCost: number
     readonly parallelism: number
   }
-  readonly onAuditEvent: ((event: AuditEvent) => void) | undefined
+  readonly onAuditEvent: BreakwaterOptions['onAuditEvent']
 }
 
 /** OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1. */
@@ -126,7 +167,8 @@ export const DEFAULTS = Object.freeze({
   maxQueuedHashes: 64,
 })
 
-class OptionError extends BreakwaterSetupError {
+/** @internal */
+export class OptionError extends BreakwaterSetupError {
   /** The message without the package prefix. */
   readonly detail: string
 
@@ -185,7 +227,7 @@ export interface OptionProblem {
 /** The options a server reads from its environment; everything but the runtime objects. */
 export type BreakwaterSettings = Omit<
   BreakwaterOptions,
-  'database' | 'router' | 'onAuditEvent' | 'clock'
+  'database' | 'router' | 'onAuditEvent' | 'clock' | 'createContext' | 'hooks'
 >
 
 /**
@@ -196,7 +238,10 @@ export type BreakwaterSettings = Omit<
  * duration or a limit is parsed by this code alone.
  */
 export function checkOptions(options: BreakwaterSettings): {
-  settings: Omit<ResolvedOptions, 'database' | 'router' | 'onAuditEvent' | 'clock'>
+  settings: Omit<
+    ResolvedOptions,
+    'database' | 'router' | 'namespace' | 'onAuditEvent' | 'clock' | 'createContext' | 'hooks'
+  >
   problems: OptionProblem[]
 } {
   const problems: OptionProblem[] = []
@@ -301,9 +346,36 @@ export function checkOptions(options: BreakwaterSettings): {
       throw new OptionError('allowedOrigins must be a list of origins')
     return new Set((options.allowedOrigins ?? []).map(normalizeOrigin))
   })
+  const cookieSameSite = field<'lax' | 'strict' | 'none'>('cookieSameSite', 'lax', () => {
+    const value = options.cookieSameSite ?? 'lax'
+    if (value !== 'lax' && value !== 'strict' && value !== 'none')
+      throw new OptionError('cookieSameSite must be lax, strict or none')
+    if (value === 'none' && cookieSecure === false)
+      throw new OptionError(
+        'cookieSameSite none needs Secure cookies: leave cookieSecure on auto or true',
+      )
+    return value
+  })
+  const cookieDomain = field<string | undefined>('cookieDomain', undefined, () => {
+    const value = options.cookieDomain
+    if (value === undefined || value === '') return undefined
+    // A host name (no scheme, port or path): what the Domain attribute takes.
+    if (
+      typeof value !== 'string' ||
+      !/^\.?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(
+        value,
+      )
+    )
+      throw new OptionError(
+        `cookieDomain must be a host name such as example.com, got ${JSON.stringify(String(value).slice(0, 80))}`,
+      )
+    return value.replace(/^\./, '').toLowerCase()
+  })
   return {
     problems,
     settings: {
+      cookieSameSite,
+      cookieDomain,
       issuer,
       audience,
       prefix,
@@ -345,13 +417,33 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
   if (typeof clock !== 'function') problems.push({ option: 'clock', message: 'must be a function' })
   if (options.onAuditEvent !== undefined && typeof options.onAuditEvent !== 'function')
     problems.push({ option: 'onAuditEvent', message: 'must be a function' })
+  if (options.createContext !== undefined && typeof options.createContext !== 'function')
+    problems.push({ option: 'createContext', message: 'must be a function' })
+  const hooks = options.hooks ?? {}
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (!HOOK_NAMES.has(name)) problems.push({ option: `hooks.${name}`, message: 'is not a hook' })
+    else if (hook !== undefined && typeof hook !== 'function')
+      problems.push({ option: `hooks.${name}`, message: 'must be a function' })
+  }
+  let namespace = ''
+  if (options.router !== undefined) {
+    try {
+      namespace = findMount(options.router, options.createContext !== undefined).namespace
+    } catch (error) {
+      if (!(error instanceof OptionError)) throw error
+      problems.push({ option: 'router', message: error.detail.replace(/^router /, '') })
+    }
+  }
   const [first] = problems
   if (first) throw new OptionError(`${first.option} ${first.message}`, problems)
   return Object.freeze({
     ...settings,
     database,
     router: options.router,
+    namespace,
+    createContext: options.createContext,
     clock,
     onAuditEvent: options.onAuditEvent,
+    hooks: Object.freeze({ ...hooks }),
   })
 }

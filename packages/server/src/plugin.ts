@@ -1,20 +1,27 @@
 import fastifyCookie from '@fastify/cookie'
 import type { AnyTRPCRouter } from '@trpc/server'
-import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify'
+import {
+  type CreateFastifyContextOptions,
+  type FastifyTRPCPluginOptions,
+  fastifyTRPCPlugin,
+} from '@trpc/server/adapters/fastify'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { breakwaterErrorOf } from './errors.js'
 import type { AuthenticatedSession } from './guard/authenticate.js'
+import type { BreakwaterUser } from './http/guard.js'
 import { registerJwksRoute } from './http/jwks.js'
-import { type BreakwaterOptions, resolveOptions } from './options.js'
+import { type BreakwaterOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { breakwaterRouter } from './router/index.js'
 import { createRuntime, type Runtime } from './runtime.js'
-import type { BreakwaterContext } from './trpc.js'
+import { BOUND, type Bound, type BreakwaterContext } from './trpc.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified session, set once a protected procedure has authenticated the request. */
     breakwaterSession: AuthenticatedSession | null
+    /** The session's user, set by `sessionGuard({ user: true })`. */
+    breakwaterUser: BreakwaterUser | null
   }
   interface FastifyInstance {
     /** @internal the plugin's services. */
@@ -30,6 +37,7 @@ async function breakwaterPlugin(
   const runtime = await createRuntime(resolved, fastify.log)
   fastify.decorate('breakwater', runtime)
   fastify.decorateRequest('breakwaterSession', null)
+  fastify.decorateRequest('breakwaterUser', null)
   fastify.addHook('onClose', async () => runtime.close())
 
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)
@@ -46,7 +54,7 @@ async function breakwaterPlugin(
       prefix: resolved.prefix,
       trpcOptions: {
         router,
-        createContext: ({ req, res }): BreakwaterContext => ({ req, res, runtime }),
+        createContext: contextFactory(resolved, runtime),
         responseMeta({ errors }) {
           const retryAfter = errors
             .map((error) => breakwaterErrorOf(error)?.retryAfter)
@@ -58,6 +66,28 @@ async function breakwaterPlugin(
       } satisfies FastifyTRPCPluginOptions<AnyTRPCRouter>['trpcOptions'],
     })
   })
+}
+
+/**
+ * The context of each call: Breakwater's own (`req`, `res`, `runtime`), or
+ * exactly what the team's `createContext` returns, with Breakwater's part
+ * under a symbol its types never see.
+ */
+function contextFactory(
+  options: ResolvedOptions,
+  runtime: Runtime,
+): (opts: CreateFastifyContextOptions) => object | Promise<object> {
+  const team = options.createContext
+  if (team === undefined) {
+    return ({ req, res }): BreakwaterContext & { [BOUND]: Bound } => {
+      const bound = { req, res, runtime }
+      return { req, res, runtime, [BOUND]: bound }
+    }
+  }
+  return async (opts) => {
+    const context = await team(opts)
+    return { ...context, [BOUND]: { req: opts.req, res: opts.res, runtime } }
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Database, Session, User } from '@breakwater/db'
+import type { Database } from '@breakwater/db'
 import {
   type AccessTokenClaims,
   type AccessTokenSigner,
@@ -14,6 +14,7 @@ import { Keyring } from './keys/keyring.js'
 import { resolveKeyEncryptionSecrets } from './keys/secret.js'
 import { startMaintenance } from './maintenance.js'
 import type { ResolvedOptions } from './options.js'
+import type { SeenSession } from './session/current.js'
 
 /** Verified tokens kept so a repeat call skips the signature check (bounded; entries die with the token). */
 const VERIFIED_CACHE_SIZE = 10_000
@@ -27,8 +28,8 @@ export interface Runtime {
   readonly verifier: AccessTokenVerifier
   readonly revocations: RevocationSet
   readonly passwords: PasswordHasher
-  /** The last user and session row seen per session, to answer `auth.me` while storage is down. */
-  readonly recentSessions: BoundedMap<string, { user: User; session: Session }>
+  /** The last user and session rows seen per session (see `session/current.ts`). */
+  readonly recentSessions: BoundedMap<string, SeenSession>
   /** Where background failures (audit, key reload, housekeeping) are reported. */
   readonly log: FastifyBaseLogger
   /** Milliseconds since the epoch: the one clock every decision of this instance reads. */
@@ -108,8 +109,10 @@ export async function createRuntime(
     verified.set(token, claims)
     return claims
   }
-  const recentSessions = new BoundedMap<string, { user: User; session: Session }>(
-    VERIFIED_CACHE_SIZE,
+  const recentSessions = new BoundedMap<string, SeenSession>(VERIFIED_CACHE_SIZE)
+  // Every instance hears of every revocation within a second: forget what it saw.
+  const stopForgetting = database.revocations.subscribe(({ sessionId }) =>
+    recentSessions.delete(sessionId),
   )
 
   return Object.freeze({
@@ -132,6 +135,7 @@ export async function createRuntime(
       revocations.stop()
       passwords.close()
       stopMaintenance()
+      stopForgetting()
       verified.clear()
       recentSessions.clear()
     },

@@ -1,4 +1,5 @@
 import { DatabaseError, isUnavailableError } from '@breakwater/db'
+import type { TRPCDefaultErrorShape } from '@trpc/server'
 import { initTRPC, TRPCError } from '@trpc/server'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ZodError } from 'zod'
@@ -23,10 +24,95 @@ export interface BreakwaterErrorData {
   issues?: Array<{ path: Array<string | number>; message: string; code: string }>
 }
 
-const t = initTRPC.context<BreakwaterContext>().create({
-  // Never a stack trace, whatever NODE_ENV says (SPEC §3).
-  isDev: false,
-  errorFormatter({ shape, error }): { code: number; message: string; data: BreakwaterErrorData } {
+/**
+ * Where the plugin puts the request, reply and runtime in a team's context:
+ * a symbol, so nothing a team names collides with it and its own context
+ * type stays as it wrote it.
+ */
+export const BOUND = Symbol.for('@breakwater/server.context')
+
+/** What every Breakwater procedure needs from the context it runs in. */
+export interface Bound {
+  readonly req: FastifyRequest
+  readonly res: FastifyReply
+  readonly runtime: Runtime
+}
+
+const unbound =
+  "Breakwater procedures need the breakwater plugin: pass your router to it (`router`, with your `createContext`), or put the adapter's `req` and `res` in your context on a Fastify instance where the plugin is registered"
+
+/**
+ * The request, reply and runtime of a call, from whichever context it runs
+ * in: the plugin's own, a team's (the symbol), or a team's that mounts the
+ * router itself and carries the Fastify adapter's `req`/`res`.
+ */
+export function boundOf(ctx: object): Bound {
+  const bound = (ctx as { [BOUND]?: Bound })[BOUND]
+  if (bound !== undefined) return bound
+  const { req, res, runtime } = ctx as Partial<BreakwaterContext>
+  const found = runtime ?? req?.server?.breakwater
+  if (req !== undefined && res !== undefined && found !== undefined)
+    return { req, res, runtime: found }
+  throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: unbound })
+}
+
+type Formatter<TShape> = (opts: {
+  error: TRPCError
+  shape: TRPCDefaultErrorShape
+  type: string
+  path: string | undefined
+  input: unknown
+  // biome-ignore lint/suspicious/noExplicitAny: the team's context type, as tRPC passes it (absent when context creation failed)
+  ctx: any
+}) => TShape
+
+/** What {@link breakwaterErrorFormatter} adds to a formatter's shape. */
+export type WithBreakwaterReason<TShape> = TShape extends { data: infer D }
+  ? Omit<TShape, 'data'> & { data: Omit<D, 'stack'> & { reason?: BreakwaterReason } }
+  : TShape
+
+const wrappedFormatters = new WeakSet<object>()
+
+/** Whether an error formatter adds `data.reason` (Breakwater's own, or one wrapped by {@link breakwaterErrorFormatter}). */
+export function keepsReason(formatter: unknown): boolean {
+  return typeof formatter === 'function' && wrappedFormatters.has(formatter)
+}
+
+/**
+ * Wraps a team's tRPC error formatter so Breakwater's errors keep their
+ * `error.data.reason` (typed on the client) and never carry a stack trace.
+ * The team's formatter runs first and keeps every field it adds.
+ *
+ * @example
+ * const t = initTRPC.context<Context>().create({
+ *   transformer: superjson,
+ *   errorFormatter: breakwaterErrorFormatter(({ shape }) => ({ ...shape, data: { ...shape.data, requestId } })),
+ * })
+ */
+export function breakwaterErrorFormatter<TShape extends { data: object } = TRPCDefaultErrorShape>(
+  formatter?: Formatter<TShape>,
+): Formatter<WithBreakwaterReason<TShape>> {
+  const wrapped: Formatter<WithBreakwaterReason<TShape>> = (opts) => {
+    const shape = (formatter ? formatter(opts) : opts.shape) as { message: string; data: object }
+    const breakwater = breakwaterErrorOf(opts.error)
+    if (breakwater === undefined && !isStorageError(opts.error)) return shape as never
+    const { stack: _stack, ...data } = shape.data as { stack?: unknown }
+    return {
+      ...shape,
+      message: breakwater ? breakwater.message : 'Internal server error.',
+      data: { ...data, ...(breakwater ? { reason: breakwater.reason } : {}) },
+    } as never
+  }
+  wrappedFormatters.add(wrapped)
+  return wrapped
+}
+
+function isStorageError(error: TRPCError): boolean {
+  return error.code === 'INTERNAL_SERVER_ERROR'
+}
+
+const ownFormatter = breakwaterErrorFormatter(
+  ({ shape, error }): { code: number; message: string; data: BreakwaterErrorData } => {
     const reason = breakwaterErrorOf(error)?.reason
     const data: BreakwaterErrorData = {
       code: shape.data.code,
@@ -50,8 +136,16 @@ const t = initTRPC.context<BreakwaterContext>().create({
     }
     return { code: shape.code, message, data }
   },
+) as Formatter<{ code: number; message: string; data: BreakwaterErrorData }>
+
+const t = initTRPC.context<BreakwaterContext>().create({
+  // Never a stack trace, whatever NODE_ENV says (SPEC §3).
+  isDev: false,
+  errorFormatter: ownFormatter,
 })
 
+/** @internal Breakwater's own tRPC instance. */
+export const ownInstance = t
 export const router = t.router
 export const mergeRouters = t.mergeRouters
 export const createCallerFactory = t.createCallerFactory
@@ -71,21 +165,44 @@ function mapStorageErrors<T extends { ok: boolean; error?: unknown }>(result: T)
   return result
 }
 
+type Next = (opts: { ctx: object }) => Promise<{ ok: boolean; error?: unknown }>
+
+/** @internal The middleware of a public Breakwater procedure, on any instance. */
+export async function publicMiddleware(opts: { ctx: object; next: Next }): Promise<unknown> {
+  return mapStorageErrors(await opts.next({ ctx: boundOf(opts.ctx) }))
+}
+
+/** Authenticates a call of a protected procedure, on any instance. */
+async function authenticateCall(
+  ctx: object,
+  type: string,
+): Promise<Bound & { session: AuthenticatedSession }> {
+  const bound = boundOf(ctx)
+  const session = await authenticate(bound.runtime, bound.req, type === 'mutation')
+  bound.req.breakwaterSession = session
+  return { req: bound.req, res: bound.res, runtime: bound.runtime, session }
+}
+
+/** @internal The middleware of a protected procedure, on any instance. */
+export async function protectedMiddleware(opts: {
+  ctx: object
+  type: string
+  next: Next
+}): Promise<unknown> {
+  return mapStorageErrors(await opts.next({ ctx: await authenticateCall(opts.ctx, opts.type) }))
+}
+
 /** A procedure anyone may call. */
-export const publicProcedure = t.procedure.use(async ({ next }) => mapStorageErrors(await next()))
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) =>
+  mapStorageErrors(await next({ ctx: boundOf(ctx) })),
+)
 
 /**
  * A procedure that needs a valid access token of a live session; its context
- * gains `session` (user id, session id, claims). No database query: the
- * revocation check reads this instance's in-memory set. One middleware, not
- * two stacked on `publicProcedure`: every layer costs every authenticated call.
+ * gains `session` (user id, session id, claims). One middleware, not two
+ * stacked: every layer costs every authenticated call. No database query: the
+ * revocation check reads this instance's in-memory set.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, type, next }) => {
-  const session: AuthenticatedSession = await authenticate(
-    ctx.runtime,
-    ctx.req,
-    type === 'mutation',
-  )
-  ctx.req.breakwaterSession = session
-  return mapStorageErrors(await next({ ctx: { session } }))
-})
+export const protectedProcedure = t.procedure.use(async ({ ctx, type, next }) =>
+  mapStorageErrors(await next({ ctx: await authenticateCall(ctx, type) })),
+)

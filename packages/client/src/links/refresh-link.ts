@@ -1,4 +1,3 @@
-import { PROCEDURES } from '@breakwater/protocol'
 import {
   type Operation,
   type OperationResultEnvelope,
@@ -11,10 +10,24 @@ import { observable, type Unsubscribable } from '@trpc/server/observable'
 import type { BreakwaterAuth } from '../auth.js'
 import { readReason, SessionExpiredError } from '../errors.js'
 
-/** Calls that sign in, refresh or sign out: never refreshed around, and their results update the session. */
-const SIGN_IN = new Set<string>([PROCEDURES.login, PROCEDURES.register, PROCEDURES.refresh])
-const SIGN_OUT = PROCEDURES.logout
-const SIGN_OUT_ALL = PROCEDURES.logoutAll
+/**
+ * The paths the link treats apart, under the client's namespace: calls that
+ * sign in, refresh or sign out are never refreshed around and their results
+ * update the session; `me` tells the session's expiry.
+ */
+interface SessionPaths {
+  signIn: ReadonlySet<string>
+  register: string
+  login: string
+  logout: string
+  logoutAll: string
+  me: string
+}
+
+function sessionPaths(auth: BreakwaterAuth): SessionPaths {
+  const { register, login, refresh, logout, logoutAll, me } = auth.paths
+  return { signIn: new Set([login, register, refresh]), register, login, logout, logoutAll, me }
+}
 
 function dataOf(envelope: OperationResultEnvelope<unknown, unknown>): unknown {
   const result = envelope.result as { data?: unknown }
@@ -56,11 +69,13 @@ function asClientError(error: unknown): TRPCClientError<AnyRouter> {
 export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
   auth: BreakwaterAuth,
 ): TRPCLink<TRouter> {
+  // Once per link, not per call: the namespace is fixed when the auth is made.
+  const paths = sessionPaths(auth)
   return () =>
     ({ op, next }) => {
       if (op.type === 'subscription') return next(op)
-      if (SIGN_IN.has(op.path) || op.path === SIGN_OUT || op.path === SIGN_OUT_ALL) {
-        return sessionCall(auth, op, next)
+      if (paths.signIn.has(op.path) || op.path === paths.logout || op.path === paths.logoutAll) {
+        return sessionCall(auth, paths, op, next)
       }
       return observable((observer) => {
         let subscription: Unsubscribable | undefined
@@ -75,7 +90,7 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
           const generation = auth.generation
           subscription = next(op).subscribe({
             next(envelope) {
-              if (op.path === PROCEDURES.me) auth.observeSession(dataOf(envelope))
+              if (op.path === paths.me) auth.observeSession(dataOf(envelope))
               observer.next(envelope)
             },
             complete() {
@@ -139,20 +154,21 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Sign-in, refresh and sign-out calls: pass through, then update the session before the caller sees the result. */
 function sessionCall<TRouter extends AnyRouter>(
   auth: BreakwaterAuth,
+  paths: SessionPaths,
   original: Operation,
   next: (op: Operation) => OperationResultObservable<TRouter, unknown>,
 ): OperationResultObservable<TRouter, unknown> {
   let op = original
   const path = op.path
-  if (auth.transport === 'bearer' && (path === PROCEDURES.login || path === PROCEDURES.register)) {
+  if (auth.transport === 'bearer' && (path === paths.login || path === paths.register)) {
     // The bearer transport needs tokens in the result; ask for them unless the caller chose.
     if (isPlainObject(op.input) && op.input.transport === undefined) {
       op = { ...op, input: { ...op.input, transport: 'bearer' } }
     }
   }
   const endsCurrent =
-    path === SIGN_OUT ||
-    (path === SIGN_OUT_ALL && !(isPlainObject(op.input) && op.input.keepCurrent === true))
+    path === paths.logout ||
+    (path === paths.logoutAll && !(isPlainObject(op.input) && op.input.keepCurrent === true))
 
   return observable<
     OperationResultEnvelope<unknown, TRPCClientError<TRouter>>,
@@ -174,7 +190,7 @@ function sessionCall<TRouter extends AnyRouter>(
         next(envelope) {
           // The caller's promise settles on this first value, so the session is updated before it.
           then(async () => {
-            if (SIGN_IN.has(path)) await auth.signedIn(path, dataOf(envelope))
+            if (paths.signIn.has(path)) await auth.signedIn(path, dataOf(envelope))
             if (endsCurrent) await auth.signOut()
             if (!disposed) observer.next(envelope)
           })
@@ -187,7 +203,7 @@ function sessionCall<TRouter extends AnyRouter>(
         error(error) {
           then(async () => {
             // Signing out is the user's wish: forget the session here even if the server could not be told.
-            if (endsCurrent && path === SIGN_OUT) await auth.signOut()
+            if (endsCurrent && path === paths.logout) await auth.signOut()
             if (!disposed) observer.error(error)
           })
         },

@@ -1,7 +1,7 @@
-import { PROCEDURES } from '@breakwater/protocol'
 import { decodeAccessTokenExpiry } from '@breakwater/tokens/browser'
 import type { Clock } from '../clock.js'
 import type { TokenStore } from '../store/types.js'
+import type { WireTransformer } from '../transformer.js'
 import { type FetchLike, isTokens, postRefresh, RefreshRejected, type Tokens } from '../wire.js'
 import type { Transport } from './types.js'
 
@@ -23,11 +23,14 @@ function expiryOf(tokens: Tokens): number | undefined {
  */
 export function bearerTransport(options: {
   url: string
+  /** The refresh procedure's path (under the namespace, if any). */
+  refreshPath: string
+  transformer: WireTransformer
   store: TokenStore
   fetch: FetchLike | undefined
   clock: Clock
 }): Transport {
-  const { url, store, clock } = options
+  const { url, refreshPath, transformer, store, clock } = options
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   let tokens: Tokens | null = null
   let authorization: Record<string, string> = NO_HEADERS
@@ -50,7 +53,7 @@ export function bearerTransport(options: {
     canRefresh: () => tokens !== null,
     headers(_isMutation, paths) {
       // The refresh token travels in the body; an Authorization header there is noise.
-      if (paths.length === 1 && paths[0] === PROCEDURES.refresh) return NO_HEADERS
+      if (paths.length === 1 && paths[0] === refreshPath) return NO_HEADERS
       return authorization
     },
     async refresh() {
@@ -63,11 +66,15 @@ export function bearerTransport(options: {
         if (expiresAt !== undefined && expiresAt > clock.now() + 1000) return { expiresAt }
       }
       if (!tokens) throw new RefreshRejected(401, 'REFRESH_MISSING', 'No refresh token is stored.')
-      const data = await postRefresh(fetchImpl, url, {
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+      const data = await postRefresh({
+        fetch: fetchImpl,
+        url,
+        path: refreshPath,
+        transformer,
+        headers: NO_HEADERS,
+        input: { refreshToken: tokens.refreshToken },
       })
-      if (!isTokens(data.tokens)) throw new Error('auth.refresh answered without tokens')
+      if (!isTokens(data.tokens)) throw new Error(`${refreshPath} answered without tokens`)
       hold(data.tokens)
       await store.set(data.tokens)
       return { expiresAt: expiryOf(data.tokens) }

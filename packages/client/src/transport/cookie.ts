@@ -1,4 +1,5 @@
 import { CSRF_HEADER } from '@breakwater/protocol'
+import type { WireTransformer } from '../transformer.js'
 import { expiryOfResult, type FetchLike, postRefresh } from '../wire.js'
 import type { Transport } from './types.js'
 
@@ -14,7 +15,13 @@ const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, s
  * (`credentials: 'include'`), adds the CSRF header to mutations, and learns
  * the access token's expiry from `session.accessTokenExpiresAt` in results.
  */
-export function cookieTransport(options: { url: string; fetch: FetchLike | undefined }): Transport {
+export function cookieTransport(options: {
+  url: string
+  /** The refresh procedure's path (under the namespace, if any): the refresh cookie's own path. */
+  refreshPath: string
+  transformer: WireTransformer
+  fetch: FetchLike | undefined
+}): Transport {
   const base = options.fetch
   const fetchImpl: FetchLike = (input, init) =>
     (base ?? globalThis.fetch)(input, { ...init, credentials: 'include' })
@@ -27,9 +34,14 @@ export function cookieTransport(options: { url: string; fetch: FetchLike | undef
     canRefresh: () => true,
     headers: (isMutation) => (isMutation ? (CSRF_HEADERS as Record<string, string>) : NO_HEADERS),
     async refresh() {
-      const data = await postRefresh(fetchImpl, options.url, {
-        headers: { 'content-type': 'application/json', ...CSRF_HEADERS },
-        body: '{}',
+      // No input: the refresh token is in the cookie the browser adds.
+      const data = await postRefresh({
+        fetch: fetchImpl,
+        url: options.url,
+        path: options.refreshPath,
+        transformer: options.transformer,
+        headers: CSRF_HEADERS,
+        input: undefined,
       })
       return { expiresAt: expiryOfResult(data) }
     },

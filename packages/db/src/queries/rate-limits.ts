@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../executor.js'
+import { tableOf } from '../schema-plugin.js'
 import { instant, isStorableText, requireNumber } from '../values.js'
 
 /** A limit: at most `limit` hits per `windowSeconds`, per key. */
@@ -95,7 +96,7 @@ export async function hitRateLimit(db: Executor, input: RateLimit): Promise<Rate
   const previousCount = sql<number>`case when r.window_start = ${w.start}::timestamptz then r.previous_count when r.window_start = ${w.previousStart}::timestamptz then r.count else 0 end`
   const currentCount = sql<number>`case when r.window_start = ${w.start}::timestamptz then r.count else 0 end`
   const result = await sql<{ count: number; previous_count: number }>`
-    insert into rate_limits as r (key, window_start, window_seconds, count, previous_count)
+    insert into ${tableOf(db, 'rate_limits')} as r (key, window_start, window_seconds, count, previous_count)
     values (${input.key}, ${w.start}::timestamptz, ${input.windowSeconds}::int, 1, 0)
     on conflict (key) do update set
       previous_count = ${previousCount},

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../executor.js'
+import { tableOf } from '../schema-plugin.js'
 import { prepare } from '../statement.js'
 import { addSeconds, instant, requireNumber } from '../values.js'
 import { revokeWhere } from './revocations.js'
@@ -66,8 +67,8 @@ export type RotateResult =
 // successor current, and append it to the chain.
 // Rotations of a session inside the window: its chain rows issued after the window
 // start, not counting the first token (issued with the session, at `created_at`).
-const recentRotations = (windowStart: unknown) =>
-  sql<number>`(select count(*) from refresh_tokens as recent
+const recentRotations = (db: Executor, windowStart: unknown) =>
+  sql<number>`(select count(*) from ${tableOf(db, 'refresh_tokens')} as recent
     where recent.session_id = sessions.id
     and recent.issued_at > greatest(${windowStart}::timestamptz, sessions.created_at))`
 
@@ -93,7 +94,11 @@ function rotateStatement(limited: boolean) {
             .where('expires_at', '>', p<Date>('now'))
           return (
             limited
-              ? update.where(recentRotations(p('windowStart')), '<', sql<number>`${p('max')}::int`)
+              ? update.where(
+                  recentRotations(db, p('windowStart')),
+                  '<',
+                  sql<number>`${p('max')}::int`,
+                )
               : update
           ).returning(SESSION_COLUMNS)
         })
@@ -160,7 +165,7 @@ export async function rotateRefreshToken(db: Executor, input: RotateInput): Prom
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const rotated = (
       await db.executeQuery(
-        (limit ? ROTATE_LIMITED : ROTATE).bind({
+        (limit ? ROTATE_LIMITED : ROTATE).bind(db, {
           presentedHash,
           newTokenHash: input.newTokenHash,
           sealedSuccessor: input.sealedSuccessor,

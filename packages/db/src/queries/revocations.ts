@@ -1,9 +1,35 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
 import type { Executor } from '../executor.js'
 import type { BreakwaterSchema } from '../schema.js'
+import { DEFAULT_SCHEMA, schemaOf } from '../schema-plugin.js'
 
-/** The LISTEN/NOTIFY channel revocations are announced on. */
+/**
+ * The LISTEN/NOTIFY channel of the default schema (`breakwater`); see
+ * {@link revocationChannel}.
+ */
 export const REVOCATION_CHANNEL = 'breakwater_revocations'
+
+// PostgreSQL refuses (pg_notify) or truncates (LISTEN) channel names over 63 bytes.
+const CHANNEL_MAX = 63
+const SUFFIX = '_revocations'
+
+/**
+ * The channel revocations in `schema` are announced on: `<schema>_revocations`, so two
+ * Breakwater schemas in one database never hear each other's (notifications are
+ * per database, not per schema). A schema name too long for that keeps a prefix plus a
+ * hash of the whole name.
+ */
+export function revocationChannel(schema: string = DEFAULT_SCHEMA): string {
+  const plain = `${schema}${SUFFIX}`
+  if (plain.length <= CHANNEL_MAX) return plain
+  // FNV-1a (32 bit): stable, dependency-free, and only has to tell schemas apart.
+  let hash = 0x811c9dc5
+  for (let i = 0; i < schema.length; i++) {
+    hash = Math.imul(hash ^ schema.charCodeAt(i), 0x01000193) >>> 0
+  }
+  const tag = `_${hash.toString(16).padStart(8, '0')}`
+  return `${schema.slice(0, CHANNEL_MAX - tag.length - SUFFIX.length)}${tag}${SUFFIX}`
+}
 
 /** Why a session ended. Stored in `sessions.revoked_reason`. */
 export type RevocationReason =
@@ -35,7 +61,7 @@ type SessionWhere = (eb: ExpressionBuilder<BreakwaterSchema, 'sessions'>) => Exp
 
 /**
  * Revokes the sessions `where` selects (and that are not revoked yet) and announces each
- * on {@link REVOCATION_CHANNEL}, in one statement: the notification is sent if and only
+ * on the schema's {@link revocationChannel}, in one statement: the notification is sent if and only
  * if the revocation commits, so no listener ever hears of a revocation that rolled back.
  * Internal building block of the revoke queries.
  */
@@ -45,6 +71,7 @@ export async function revokeWhere(
   reason: RevocationReason,
   now: Date,
 ): Promise<RevokeResult> {
+  const channel = revocationChannel(schemaOf(db))
   const rows = await db
     .with('revoked', (qb) =>
       qb
@@ -57,7 +84,7 @@ export async function revokeWhere(
     .select((eb) => [
       'revoked.id',
       // Milliseconds since the epoch: exact and independent of the session time zone.
-      sql<string>`pg_notify(${REVOCATION_CHANNEL}, json_build_object(
+      sql<string>`pg_notify(${channel}, json_build_object(
         's', ${eb.ref('revoked.id')},
         'u', ${eb.ref('revoked.user_id')},
         't', (extract(epoch from ${eb.ref('revoked.revoked_at')}) * 1000)::bigint,

@@ -1,7 +1,7 @@
 import { canonicalEmail } from '../email.js'
 import { EmailTaken, QueryFailed } from '../errors.js'
 import type { Executor } from '../executor.js'
-import type { UserRow } from '../tables/user.table.js'
+import type { UserFields, UserRow } from '../tables/user.table.js'
 import { instant, isStorableText, isUuid } from '../values.js'
 
 /** A user as the server sees it. `passwordHash` is an argon2id PHC string. */
@@ -14,6 +14,8 @@ export interface User {
   readonly displayName: string | null
   readonly passwordHash: string
   readonly tokenVersion: number
+  /** The team's extra fields (SPEC §8); `{}` when it has none. */
+  readonly fields: UserFields
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -29,6 +31,11 @@ export interface NewUser {
   readonly email: string
   readonly passwordHash: string
   readonly displayName?: string | null
+  /**
+   * The team's extra fields, already validated by the caller (the server's zod schema):
+   * a plain JSON object of at most 64 KiB as JSON text. Default `{}`.
+   */
+  readonly fields?: UserFields
   readonly now?: Date
 }
 
@@ -41,6 +48,7 @@ export function toUser(row: UserRow): User {
     displayName: row.display_name,
     passwordHash: row.password_hash,
     tokenVersion: row.token_version,
+    fields: row.fields,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -68,6 +76,7 @@ export async function createUser(db: Executor, input: NewUser): Promise<User> {
         email_canonical: canonicalEmail(input.email),
         password_hash: input.passwordHash,
         display_name: input.displayName ?? null,
+        fields: fieldsJson(input.fields ?? {}),
         created_at: now,
         updated_at: now,
       })
@@ -85,6 +94,17 @@ export async function createUser(db: Executor, input: NewUser): Promise<User> {
     }
     throw error
   }
+}
+
+// Serialised here, not by the driver: `pg` would send an array as a PostgreSQL array,
+// and a caller's class instance or cycle must fail as the caller's bug it is.
+function fieldsJson(fields: UserFields): string {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new TypeError('@breakwater/db: user fields must be a plain object')
+  }
+  const json = JSON.stringify(fields)
+  if (typeof json !== 'string') throw new TypeError('@breakwater/db: user fields are not JSON')
+  return json
 }
 
 /**
@@ -135,6 +155,35 @@ export async function updatePasswordHash(
       updated_at: instant(input.now),
     }))
     .where('id', '=', input.userId)
+    .returningAll()
+    .executeTakeFirst()
+  return row && toUser(row)
+}
+
+/**
+ * Replaces the user's extra fields (SPEC §8) with `fields`, whole: merging is the
+ * caller's (the server validates the result against the team's schema first).
+ *
+ * @example
+ * ```ts
+ * await updateUserFields(db, user.id, { ...user.fields, plan: 'pro' })
+ * ```
+ *
+ * @returns the updated user, or `undefined` when there is no such user.
+ * @throws {InvalidInput} (`DB_INVALID_INPUT`) when the JSON text exceeds 64 KiB.
+ */
+export async function updateUserFields(
+  db: Executor,
+  userId: string,
+  fields: UserFields,
+  now?: Date,
+): Promise<User | undefined> {
+  const json = fieldsJson(fields)
+  if (!isUuid(userId)) return undefined
+  const row = await db
+    .updateTable('users')
+    .set({ fields: json, updated_at: instant(now) })
+    .where('id', '=', userId)
     .returningAll()
     .executeTakeFirst()
   return row && toUser(row)

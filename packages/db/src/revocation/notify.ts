@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { translateError } from '../errors.js'
-import { parseRevocationPayload, REVOCATION_CHANNEL } from '../queries/revocations.js'
+import { parseRevocationPayload, revocationChannel } from '../queries/revocations.js'
 import type { RevocationHub, RevocationSource } from './feed.js'
 
 /** Tuning of the LISTEN connection; defaults suit SPEC §4's "within 1 s". */
@@ -27,9 +27,20 @@ export interface NotifyOptions {
 /** `application_name` of the LISTEN connection, to find it in `pg_stat_activity`. */
 export const LISTENER_APPLICATION_NAME = 'breakwater-revocations'
 
+/** Where the LISTEN connection goes, and which schema's revocations it follows. */
+export interface NotifyTarget {
+  /**
+   * `pg.Client` settings: `{ connectionString }` for a URL, or a team's `pool.options`
+   * (a pool's own settings, minus the pool-only ones, which `pg.Client` ignores).
+   */
+  readonly connection: pg.ClientConfig
+  /** The schema of the `sessions` table; undefined: the connection's `search_path`. */
+  readonly schema: string | undefined
+}
+
 /**
- * Listens on {@link REVOCATION_CHANNEL} over a dedicated `pg.Client` (LISTEN needs a
- * session of its own: a pooled connection changes hands, and PgBouncer in transaction
+ * Listens on the schema's `revocationChannel` over a dedicated `pg.Client` (LISTEN needs
+ * a session of its own: a pooled connection changes hands, and PgBouncer in transaction
  * mode drops LISTEN, hence `listenUrl`). When the connection drops it reconnects with
  * jittered exponential backoff, LISTENs again, then replays revocations committed
  * since the drop from the `sessions` table, so none is missed.
@@ -37,7 +48,7 @@ export const LISTENER_APPLICATION_NAME = 'breakwater-revocations'
  * Resolves once the first LISTEN is in place; rejects if that first attempt fails.
  */
 export async function startNotifySource(
-  connectionString: string,
+  target: NotifyTarget,
   hub: RevocationHub,
   onError: (error: unknown) => void,
   options: NotifyOptions = {},
@@ -47,6 +58,9 @@ export async function startNotifySource(
   const heartbeatMs = options.heartbeatMs ?? 10_000
   const margin = options.catchUpMarginMs ?? 60_000
   const connectTimeout = options.connectTimeoutMs ?? 2500
+  const channel = revocationChannel(target.schema)
+  // The schema name is a checked plain identifier (schema-plugin.ts): safe to quote as is.
+  const sessions = target.schema === undefined ? 'sessions' : `"${target.schema}".sessions`
 
   let client: pg.Client | undefined
   let healthy = false
@@ -75,7 +89,9 @@ export async function startNotifySource(
 
   const connect = async (): Promise<void> => {
     const c = new pg.Client({
-      connectionString,
+      ...target.connection,
+      // pg-pool keeps `password` non-enumerable (out of logs), so a spread loses it.
+      ...('password' in target.connection && { password: target.connection.password }),
       connectionTimeoutMillis: connectTimeout,
       keepAlive: true,
       application_name: LISTENER_APPLICATION_NAME,
@@ -85,13 +101,13 @@ export async function startNotifySource(
     c.on('error', (error) => drop(c, error))
     c.on('end', () => drop(c))
     c.on('notification', (message) => {
-      if (message.channel !== REVOCATION_CHANNEL) return
+      if (message.channel !== channel) return
       const event = parseRevocationPayload(message.payload)
       if (event) hub.emit(event)
     })
     try {
       await c.connect()
-      await c.query(`LISTEN ${REVOCATION_CHANNEL}`)
+      await c.query(`LISTEN ${c.escapeIdentifier(channel)}`)
       if (lastAliveAt !== undefined) {
         // Catch up on this connection (it may be the only route, with listenUrl).
         const since = new Date(lastAliveAt - margin)
@@ -101,7 +117,7 @@ export async function startNotifySource(
           revoked_at: Date
           revoked_reason: string | null
         }>(
-          'select id, user_id, revoked_at, revoked_reason from sessions where revoked_at is not null and revoked_at >= $1 order by revoked_at',
+          `select id, user_id, revoked_at, revoked_reason from ${sessions} where revoked_at is not null and revoked_at >= $1 order by revoked_at`,
           [since],
         )
         for (const r of rows) {

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite'
-import { parseRevocationPayload, REVOCATION_CHANNEL } from '../queries/revocations.js'
+import { parseRevocationPayload, revocationChannel } from '../queries/revocations.js'
 import type { RevocationHub, RevocationSource } from './feed.js'
 
 /**
@@ -9,9 +9,10 @@ import type { RevocationHub, RevocationSource } from './feed.js'
  */
 export async function startPGliteSource(
   pglite: PGlite,
+  schema: string | undefined,
   hub: RevocationHub,
 ): Promise<RevocationSource> {
-  const unlisten = await pglite.listen(REVOCATION_CHANNEL, (payload) => {
+  const unlisten = await pglite.listen(revocationChannel(schema), (payload) => {
     const event = parseRevocationPayload(payload)
     if (event) hub.emit(event)
   })

@@ -1,5 +1,8 @@
 import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely'
 
+/** A team's extra user fields: a JSON object. */
+export type UserFields = Readonly<Record<string, unknown>>
+
 /**
  * `users`: one row per account. The email is unique by its canonical form (unique index
  * on `email_canonical`, see `canonicalEmail`).
@@ -15,6 +18,11 @@ export interface UserTable {
   /** Bumped on every password change, so tokens minted before it can be told apart. */
   token_version: ColumnType<number, number | undefined, number>
   display_name: string | null
+  /**
+   * A team's extra fields (SPEC §8), a JSON object (`{}` by default). Written as JSON
+   * text, which both drivers hand to PostgreSQL as is; read back parsed.
+   */
+  fields: ColumnType<UserFields, string | undefined, string>
   created_at: ColumnType<Date, Date, never>
   updated_at: Date
 }

@@ -1,7 +1,7 @@
 import type { AccessTokenClaims } from '@breakwater/tokens'
 import type { FastifyRequest } from 'fastify'
 import { BreakwaterError } from '../errors.js'
-import { readAccessCookie } from '../http/cookies.js'
+import { type CookieSettings, readAccessCookie } from '../http/cookies.js'
 import { assertSameSite } from '../http/csrf.js'
 import type { Runtime } from '../runtime.js'
 import { authenticateToken } from '../session/authenticate.js'
@@ -15,6 +15,14 @@ export interface AuthenticatedSession {
   readonly via: 'bearer' | 'cookie'
 }
 
+const DEFAULT_COOKIES: CookieSettings = {
+  cookieSecure: 'auto',
+  cookieSameSite: 'lax',
+  cookieDomain: undefined,
+  prefix: '/trpc',
+  namespace: '',
+}
+
 const BEARER = /^Bearer +([^\s]+) *$/i
 
 /**
@@ -23,7 +31,7 @@ const BEARER = /^Bearer +([^\s]+) *$/i
  */
 export function readAccessToken(
   request: FastifyRequest,
-  cookieSecure: boolean | 'auto' = 'auto',
+  cookies: Partial<CookieSettings> | boolean | 'auto' = 'auto',
 ): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const header = request.headers.authorization
   if (header !== undefined) {
@@ -31,7 +39,11 @@ export function readAccessToken(
     // A malformed Authorization header is an invalid token, not a missing one.
     return { token: match?.[1] ?? header, via: 'bearer' }
   }
-  const cookie = readAccessCookie(request, cookieSecure)
+  const settings: CookieSettings =
+    typeof cookies === 'object'
+      ? { ...DEFAULT_COOKIES, ...cookies }
+      : { ...DEFAULT_COOKIES, cookieSecure: cookies }
+  const cookie = readAccessCookie(request, settings)
   return cookie ? { token: cookie, via: 'cookie' } : undefined
 }
 
@@ -55,7 +67,7 @@ export function authenticate(
   request: FastifyRequest,
   mutation: boolean,
 ): AuthenticatedSession | Promise<AuthenticatedSession> {
-  const found = readAccessToken(request, runtime.options.cookieSecure)
+  const found = readAccessToken(request, runtime.options)
   if (!found) throw new BreakwaterError('TOKEN_MISSING')
   const claims = authenticateToken(runtime, found.token)
   return claims instanceof Promise

@@ -11,35 +11,59 @@ const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
  * this request: always, except on plain HTTP to a loopback host, where a
  * browser would drop them; `cookieSecure` overrides.
  */
-export function isSecureRequest(request: FastifyRequest, setting: boolean | 'auto'): boolean {
-  if (setting !== 'auto') return setting
+export function isSecureRequest(
+  request: FastifyRequest,
+  setting: boolean | 'auto',
+  sameSite: 'lax' | 'strict' | 'none' = 'lax',
+): boolean {
+  // SameSite=None cookies are refused without Secure; browsers accept Secure
+  // cookies from http://localhost, so even local development keeps them.
+  if (setting !== 'auto' || sameSite === 'none') return setting !== false
   return !(request.protocol === 'http' && LOOPBACK_HOST.test(request.headers.host ?? ''))
+}
+
+/** The cookie settings a request is read and answered with. */
+export type CookieSettings = Pick<
+  ResolvedOptions,
+  'cookieSecure' | 'cookieSameSite' | 'cookieDomain' | 'prefix' | 'namespace'
+>
+
+// A `Domain` cookie cannot carry the `__Host-` prefix (which forbids one).
+function cookieName(
+  which: 'access' | 'refresh',
+  secure: boolean,
+  settings: CookieSettings,
+): string {
+  if (!secure) return COOKIE_NAMES[which].plain
+  return settings.cookieDomain !== undefined
+    ? `__Secure-${COOKIE_NAMES[which].plain}`
+    : COOKIE_NAMES[which].secure
 }
 
 // In secure mode only the prefixed names count: a sibling host can plant an
 // unprefixed cookie for our domain (cookie tossing), never a `__Host-` one.
 function readCookie(
   request: FastifyRequest,
-  names: { plain: string; secure: string },
-  cookieSecure: boolean | 'auto',
+  which: 'access' | 'refresh',
+  settings: CookieSettings,
 ): string | undefined {
-  const name = isSecureRequest(request, cookieSecure) ? names.secure : names.plain
-  const value = request.cookies[name]
+  const secure = isSecureRequest(request, settings.cookieSecure, settings.cookieSameSite)
+  const value = request.cookies[cookieName(which, secure, settings)]
   return value === undefined || value === '' ? undefined : value
 }
 
 export function readAccessCookie(
   request: FastifyRequest,
-  cookieSecure: boolean | 'auto',
+  settings: CookieSettings,
 ): string | undefined {
-  return readCookie(request, COOKIE_NAMES.access, cookieSecure)
+  return readCookie(request, 'access', settings)
 }
 
 export function readRefreshCookie(
   request: FastifyRequest,
-  cookieSecure: boolean | 'auto',
+  settings: CookieSettings,
 ): string | undefined {
-  return readCookie(request, COOKIE_NAMES.refresh, cookieSecure)
+  return readCookie(request, 'refresh', settings)
 }
 
 export interface IssuedTokens {
@@ -57,19 +81,24 @@ function writeSessionCookies(
   access: { value: string; maxAge: number },
   refresh: { value: string; maxAge: number },
 ): void {
-  const secure = isSecureRequest(request, options.cookieSecure)
-  const names = secure ? 'secure' : 'plain'
-  const common = { httpOnly: true, secure } as const
-  reply.setCookie(COOKIE_NAMES.access[names], access.value, {
+  const sameSite = options.cookieSameSite
+  const secure = isSecureRequest(request, options.cookieSecure, sameSite)
+  const common = {
+    httpOnly: true,
+    secure,
+    ...(options.cookieDomain !== undefined ? { domain: options.cookieDomain } : {}),
+  } as const
+  reply.setCookie(cookieName('access', secure, options), access.value, {
     ...common,
-    sameSite: 'lax',
+    sameSite,
     path: '/',
     maxAge: access.maxAge,
   })
-  reply.setCookie(COOKIE_NAMES.refresh[names], refresh.value, {
+  // Strict unless the app is on another site, which must send it cross-site.
+  reply.setCookie(cookieName('refresh', secure, options), refresh.value, {
     ...common,
-    sameSite: 'strict',
-    path: refreshPath(options.prefix),
+    sameSite: sameSite === 'none' ? 'none' : 'strict',
+    path: refreshPath(options.prefix, options.namespace),
     maxAge: refresh.maxAge,
   })
 }

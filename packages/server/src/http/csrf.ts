@@ -25,17 +25,42 @@ function refererOrigin(referer: string): string | undefined {
   }
 }
 
-/** Where the request says it comes from is ours or allowed (or it says nothing). */
-function comesFromAllowedOrigin(request: FastifyRequest, options: ResolvedOptions): boolean {
+/**
+ * The foreign origin a request comes from, `''` when it says so without
+ * naming one, or `undefined` when it is ours or allowed (or says nothing).
+ */
+function foreignOrigin(request: FastifyRequest, options: ResolvedOptions): string | undefined {
   const origin = request.headers.origin
-  if (origin !== undefined) return isAllowed(origin, request, options)
-  if (request.headers['sec-fetch-site'] === 'cross-site') return false
+  if (origin !== undefined) return isAllowed(origin, request, options) ? undefined : origin
+  if (request.headers['sec-fetch-site'] === 'cross-site') return ''
   // Some browsers send no Origin on same-origin requests; a Referer that names
   // another site still tells us it is not ours (SPEC §5).
   const referer = request.headers.referer
-  if (referer === undefined) return true
+  if (referer === undefined) return undefined
   const from = refererOrigin(referer)
-  return from !== undefined && isAllowed(from, request, options)
+  return from !== undefined && isAllowed(from, request, options) ? undefined : (from ?? '')
+}
+
+/**
+ * Says why, so a developer setting up a SPA on another port or site (or
+ * behind a dev proxy) knows what to change. Names only an origin, never a
+ * header value that could carry anything else.
+ */
+function refusal(origin: string, request: FastifyRequest): string {
+  let from: URL | undefined
+  try {
+    from = origin === '' ? undefined : new URL(origin)
+  } catch {
+    from = undefined
+  }
+  if (from === undefined || !/^https?:$/.test(from.protocol))
+    return 'The request was refused: it comes from another site.'
+  const shown = from.origin.slice(0, 100)
+  const ownHost = (request.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
+  if (from.hostname.replace(/^\[|\]$/g, '') === ownHost) {
+    return `The request was refused: origin ${shown} is not allowed. Add it to allowedOrigins (ALLOWED_ORIGINS); behind a dev proxy, keep the Host header (Vite: changeOrigin: false).`
+  }
+  return `The request was refused: cross-site origin ${shown} is not allowed. Add it to allowedOrigins (ALLOWED_ORIGINS); cookies across sites also need cookieSameSite: 'none' (COOKIE_SAMESITE=none).`
 }
 
 /**
@@ -58,5 +83,7 @@ export function assertSameSite(
       message: `The ${CSRF_HEADER} header is required.`,
     })
   }
-  if (!comesFromAllowedOrigin(request, options)) throw new BreakwaterError('CSRF_REJECTED')
+  const foreign = foreignOrigin(request, options)
+  if (foreign !== undefined)
+    throw new BreakwaterError('CSRF_REJECTED', { message: refusal(foreign, request) })
 }

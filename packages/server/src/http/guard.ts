@@ -1,8 +1,16 @@
+import type { UserView } from '@breakwater/protocol'
 import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { type BreakwaterError, breakwaterErrorOf } from '../errors.js'
 import { authenticate, readAccessToken } from '../guard/authenticate.js'
+import { userView } from '../router/views.js'
+import { currentSession } from '../session/current.js'
+
+/** The user `sessionGuard({ user: true })` puts on the request: never a password hash. */
+export interface BreakwaterUser extends UserView {
+  readonly fields: Readonly<Record<string, unknown>>
+}
 
 export interface SessionGuardOptions {
   /**
@@ -12,6 +20,12 @@ export interface SessionGuardOptions {
    * knows to refresh or sign out.
    */
   readonly optional?: boolean
+  /**
+   * Also fill `request.breakwaterUser` with the session's user (what `auth.me`
+   * answers with): from this instance's memory after the first call of each
+   * access token, so no database query on the usual path.
+   */
+  readonly user?: boolean
 }
 
 // Methods that change nothing (RFC 9110 §9.2.1) need no CSRF proof.
@@ -46,6 +60,7 @@ function refuse(reply: FastifyReply, error: BreakwaterError): FastifyReply {
  */
 export function sessionGuard(options: SessionGuardOptions = {}): preHandlerAsyncHookHandler {
   const optional = options.optional === true
+  const withUser = options.user === true
   return async function breakwaterSessionGuard(request: FastifyRequest, reply: FastifyReply) {
     const runtime = request.server.breakwater
     if (runtime === undefined) {
@@ -53,13 +68,14 @@ export function sessionGuard(options: SessionGuardOptions = {}): preHandlerAsync
         '@breakwater/server: sessionGuard() needs the breakwater plugin registered on this Fastify instance (or a parent)',
       )
     }
-    if (optional && readAccessToken(request, runtime.options.cookieSecure) === undefined) return
+    if (optional && readAccessToken(request, runtime.options) === undefined) return
     try {
-      request.breakwaterSession = await authenticate(
-        runtime,
-        request,
-        !SAFE_METHODS.has(request.method),
-      )
+      const session = await authenticate(runtime, request, !SAFE_METHODS.has(request.method))
+      request.breakwaterSession = session
+      if (withUser) {
+        const { user } = await currentSession(runtime, session)
+        request.breakwaterUser = { ...userView(user), fields: user.fields }
+      }
     } catch (error) {
       const refused = breakwaterErrorOf(error)
       if (!refused) throw error

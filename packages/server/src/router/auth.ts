@@ -1,147 +1,119 @@
-import {
-  findSessionById,
-  findUserById,
-  isUnavailableError,
-  type Session,
-  sessionState,
-  type User,
-} from '@breakwater/db'
 import { BreakwaterError } from '../errors.js'
 import { readAccessToken } from '../guard/authenticate.js'
 import { clearSessionCookies, readRefreshCookie } from '../http/cookies.js'
 import { assertSameSite } from '../http/csrf.js'
 import { changePassword } from '../session/change-password.js'
+import { currentSession } from '../session/current.js'
 import { refresh } from '../session/refresh.js'
 import { login, register } from '../session/sign-in.js'
 import { logout, logoutAll } from '../session/sign-out.js'
-import { protectedProcedure, publicProcedure, router } from '../trpc.js'
+import type { Builders } from './builders.js'
 import {
   changePasswordInput,
   credentials,
   logoutAllInput,
   logoutInput,
   refreshInput,
-  registration,
 } from './inputs.js'
 import { clientInfo, deliver } from './issue.js'
-import { sessionView, userView } from './views.js'
+import { sessionView } from './views.js'
 
 // The tRPC side of the session layer (../session): each procedure reads the
 // transport, applies the cookie and CSRF rules, calls one session function,
 // and delivers the result as cookies or in the body.
 
-export const authRouter = router({
-  register: publicProcedure.input(registration).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
-    if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
-    const signedIn = await register(runtime, input, clientInfo(req))
-    return {
-      user: userView(signedIn.user),
-      ...deliver(runtime, req, res, signedIn, input.transport),
-    }
-  }),
-
-  login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
-    if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
-    const signedIn = await login(runtime, input, clientInfo(req))
-    return {
-      user: userView(signedIn.user),
-      ...deliver(runtime, req, res, signedIn, input.transport),
-    }
-  }),
-
-  refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
-    const fromBody = input?.refreshToken
-    const transport = fromBody !== undefined ? 'bearer' : 'cookie'
-    const presented = fromBody ?? readRefreshCookie(req, runtime.options.cookieSecure)
-    if (!presented) throw new BreakwaterError('REFRESH_MISSING')
-    if (transport === 'cookie') assertSameSite(req, runtime.options, 'session')
-    try {
-      return deliver(
-        runtime,
-        req,
-        res,
-        await refresh(runtime, presented, clientInfo(req)),
-        transport,
-      )
-    } catch (error) {
-      // A refresh cookie that can never work again is cleared, so the browser stops sending it.
-      const reason = error instanceof BreakwaterError ? error.reason : undefined
-      if (transport === 'cookie' && reason !== 'RATE_LIMITED' && reason !== 'DB_UNAVAILABLE')
-        clearSessionCookies(req, res, runtime.options)
-      throw error
-    }
-  }),
-
-  logout: publicProcedure.input(logoutInput).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res } = ctx
-    const access = readAccessToken(req, runtime.options.cookieSecure)
-    const refreshCookie = readRefreshCookie(req, runtime.options.cookieSecure)
-    // Unless the call is bearer-only, it answers with cookie-clearing headers
-    // (which a browser applies even to a forged cross-site post that carried
-    // no cookie) or is authenticated by a cookie: either way it needs the
-    // CSRF proof, whatever the body holds (SPEC §5).
-    const bearerOnly =
-      access?.via === 'bearer' ||
-      (access === undefined && refreshCookie === undefined && input?.refreshToken !== undefined)
-    if (!bearerOnly) assertSameSite(req, runtime.options, 'session')
-    await logout(
-      runtime,
-      {
-        accessToken: access?.token,
-        refreshToken: input?.refreshToken ?? (access ? undefined : refreshCookie),
-      },
-      clientInfo(req),
-    )
-    if (!bearerOnly) clearSessionCookies(req, res, runtime.options)
-    return { ok: true as const }
-  }),
-
-  logoutAll: protectedProcedure.input(logoutAllInput).mutation(async ({ ctx, input }) => {
-    const { runtime, req, res, session } = ctx
-    const keepCurrent = input?.keepCurrent === true
-    const revoked = await logoutAll(runtime, session, keepCurrent, clientInfo(req))
-    if (!keepCurrent && session.via === 'cookie') clearSessionCookies(req, res, runtime.options)
-    return { revoked }
-  }),
-
-  me: protectedProcedure.query(async ({ ctx }) => {
-    const { runtime, session } = ctx
-    const accessTokenExpiresAt = new Date(session.claims.exp * 1000)
-    let user: User | undefined
-    let stored: Session | undefined
-    try {
-      ;[user, stored] = await Promise.all([
-        findUserById(runtime.database.db, session.userId),
-        findSessionById(runtime.database.db, session.sessionId),
-      ])
-    } catch (error) {
-      // Storage down: the access token was verified and its session is not
-      // revoked as far as this instance knows, so answer from what it saw last.
-      const cached = isUnavailableError(error)
-        ? runtime.recentSessions.get(session.sessionId)
-        : undefined
-      if (!cached) throw error
+/** The `auth.*` procedures on the given builders (Breakwater's instance or a team's). */
+export function authProcedures({ publicProcedure, protectedProcedure, users }: Builders) {
+  return {
+    register: publicProcedure.input(users.registration).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
+      const signedIn = await register(runtime, users.split(input), clientInfo(req))
       return {
-        user: userView(cached.user),
-        session: sessionView(cached.session, accessTokenExpiresAt),
+        user: users.view(signedIn.user),
+        ...deliver(runtime, req, res, signedIn, input.transport),
       }
-    }
-    if (!user || !stored) throw new BreakwaterError('SESSION_REVOKED')
-    const state = sessionState(stored, runtime.now())
-    if (state === 'revoked') {
-      runtime.revocations.add(stored.id, stored.revokedAt ?? runtime.now())
-      throw new BreakwaterError('SESSION_REVOKED')
-    }
-    if (state === 'expired') throw new BreakwaterError('SESSION_EXPIRED')
-    runtime.recentSessions.set(stored.id, { user, session: stored })
-    return { user: userView(user), session: sessionView(stored, accessTokenExpiresAt) }
-  }),
+    }),
 
-  changePassword: protectedProcedure.input(changePasswordInput).mutation(async ({ ctx, input }) => {
-    await changePassword(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
-    return { ok: true as const }
-  }),
-})
+    login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
+      const signedIn = await login(runtime, input, clientInfo(req))
+      return {
+        user: users.view(signedIn.user),
+        ...deliver(runtime, req, res, signedIn, input.transport),
+      }
+    }),
+
+    refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      const fromBody = input?.refreshToken
+      const transport = fromBody !== undefined ? 'bearer' : 'cookie'
+      const presented = fromBody ?? readRefreshCookie(req, runtime.options)
+      if (!presented) throw new BreakwaterError('REFRESH_MISSING')
+      if (transport === 'cookie') assertSameSite(req, runtime.options, 'session')
+      try {
+        return deliver(
+          runtime,
+          req,
+          res,
+          await refresh(runtime, presented, clientInfo(req)),
+          transport,
+        )
+      } catch (error) {
+        // A refresh cookie that can never work again is cleared, so the browser stops sending it.
+        const reason = error instanceof BreakwaterError ? error.reason : undefined
+        if (transport === 'cookie' && reason !== 'RATE_LIMITED' && reason !== 'DB_UNAVAILABLE')
+          clearSessionCookies(req, res, runtime.options)
+        throw error
+      }
+    }),
+
+    logout: publicProcedure.input(logoutInput).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      const access = readAccessToken(req, runtime.options)
+      const refreshCookie = readRefreshCookie(req, runtime.options)
+      // Unless the call is bearer-only, it answers with cookie-clearing headers
+      // (which a browser applies even to a forged cross-site post that carried
+      // no cookie) or is authenticated by a cookie: either way it needs the
+      // CSRF proof, whatever the body holds (SPEC §5).
+      const bearerOnly =
+        access?.via === 'bearer' ||
+        (access === undefined && refreshCookie === undefined && input?.refreshToken !== undefined)
+      if (!bearerOnly) assertSameSite(req, runtime.options, 'session')
+      await logout(
+        runtime,
+        {
+          accessToken: access?.token,
+          refreshToken: input?.refreshToken ?? (access ? undefined : refreshCookie),
+        },
+        clientInfo(req),
+      )
+      if (!bearerOnly) clearSessionCookies(req, res, runtime.options)
+      return { ok: true as const }
+    }),
+
+    logoutAll: protectedProcedure.input(logoutAllInput).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res, session } = ctx
+      const keepCurrent = input?.keepCurrent === true
+      const revoked = await logoutAll(runtime, session, keepCurrent, clientInfo(req))
+      if (!keepCurrent && session.via === 'cookie') clearSessionCookies(req, res, runtime.options)
+      return { revoked }
+    }),
+
+    me: protectedProcedure.query(async ({ ctx }) => {
+      const { user, session } = await currentSession(ctx.runtime, ctx.session)
+      return {
+        user: users.view(user),
+        session: sessionView(session, new Date(ctx.session.claims.exp * 1000)),
+      }
+    }),
+
+    changePassword: protectedProcedure
+      .input(changePasswordInput)
+      .mutation(async ({ ctx, input }) => {
+        await changePassword(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
+        return { ok: true as const }
+      }),
+  }
+}

@@ -1,4 +1,5 @@
 import type { RevokeResult } from '@breakwater/db'
+import { afterTheFact } from '../hooks.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 
@@ -21,6 +22,11 @@ export async function sessionsEnded(
   },
 ): Promise<void> {
   for (const sessionId of revoked.sessionIds) runtime.revocations.add(sessionId, revoked.revokedAt)
+  const { afterSessionEnd } = runtime.options.hooks
+  if (afterSessionEnd && revoked.sessionIds.length > 0) {
+    const event = { userId: context.userId, sessionIds: revoked.sessionIds, reason: context.reason }
+    afterTheFact(runtime, 'afterSessionEnd', () => afterSessionEnd(event))
+  }
   for (const sessionId of revoked.sessionIds) {
     await runtime.audit({
       type: context.reason === 'reuse' ? 'refresh.reused' : 'session.revoked',

@@ -4,15 +4,20 @@ import {
   DatabaseError,
   findUserByEmail,
   findUserById,
+  inTransaction,
   revokeSession,
+  teamTransaction,
   type User,
 } from '@breakwater/db'
 import { hashRefreshToken, mintRefreshToken } from '@breakwater/tokens'
 import { BreakwaterError } from '../errors.js'
 import { acceptPassword } from '../guard/password-policy.js'
 import { limitAttemptsFromIp } from '../guard/rate-limit.js'
+import { afterTheFact, HookRefusal, teamHook } from '../hooks.js'
+import type { Registration } from '../router/builders.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
+import { rememberSession } from './current.js'
 import { sessionsEnded } from './end.js'
 import { checkPassword, hashing } from './password-check.js'
 import { type IssuedSession, issue } from './tokens.js'
@@ -55,31 +60,65 @@ export async function openSession(
     await sessionsEnded(runtime, revoked, { userId: user.id, reason: 'password_changed', client })
     throw new BreakwaterError('INVALID_CREDENTIALS')
   }
-  runtime.recentSessions.set(session.id, { user, session })
   await runtime.audit({ type: auditType, userId: user.id, sessionId: session.id, ...client })
-  return { user, ...(await issue(runtime, session, refreshToken)) }
+  const issued = await issue(runtime, session, refreshToken)
+  rememberSession(runtime, { user, session }, Math.floor(runtime.clock() / 1000))
+  const { afterSignIn } = runtime.options.hooks
+  if (afterSignIn) {
+    const method = auditType === 'user.registered' ? 'register' : 'password'
+    afterTheFact(runtime, 'afterSignIn', () => afterSignIn({ user, session, method, client }))
+  }
+  return { user, ...issued }
 }
 
-/** `auth.register`: counts the attempt per address, checks the password rule, creates the user, signs in. */
+/**
+ * `auth.register`: counts the attempt per address, checks the password rule,
+ * then creates the user in one transaction with the team's
+ * `beforeCreateUser`/`afterCreateUser` hooks (a throw from either leaves no
+ * user), and signs in.
+ */
 export async function register(
   runtime: Runtime,
-  input: { email: string; password: string; displayName?: string | undefined },
+  input: Registration,
   client: ClientInfo,
 ): Promise<SignedIn> {
   await limitAttemptsFromIp(runtime, client.ip)
   const password = acceptPassword(input.password)
   const passwordHash = await hashing(() => runtime.passwords.hash(password))
+  const { beforeCreateUser, afterCreateUser } = runtime.options.hooks
   let user: User
   try {
-    user = await createUser(runtime.database.db, {
-      email: input.email,
-      passwordHash,
-      displayName: input.displayName ?? null,
-      now: runtime.now(),
+    user = await inTransaction(runtime.database.db, async (trx) => {
+      const team = teamTransaction(trx)
+      let fields = input.fields
+      const displayName = input.displayName ?? null
+      if (beforeCreateUser) {
+        const changed = await teamHook(() =>
+          beforeCreateUser(
+            { email: input.email, displayName, fields },
+            { transaction: team, client },
+          ),
+        )
+        if (changed?.fields !== undefined) fields = changed.fields
+      }
+      const created = await createUser(trx, {
+        email: input.email,
+        passwordHash,
+        displayName,
+        fields,
+        now: runtime.now(),
+      })
+      if (afterCreateUser)
+        await teamHook(() => afterCreateUser(created, { transaction: team, client }))
+      return created
     })
   } catch (error) {
     if (error instanceof DatabaseError && error.code === 'EMAIL_TAKEN')
       throw new BreakwaterError('EMAIL_TAKEN')
+    if (error instanceof HookRefusal) {
+      runtime.log.warn({ err: error.cause }, 'a registration hook refused a registration')
+      throw new BreakwaterError('REGISTRATION_REJECTED')
+    }
     throw error
   }
   return openSession(runtime, user, client, 'user.registered')
