@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `pnpm breakwater <command>`: the terminal client (apps/cli), and `keys rotate`
-// for operators (apps/server). Builds what it runs the first time.
+// `pnpm breakwater <command>`: the terminal client (apps/cli), `keys rotate|rewrap`
+// for operators (apps/server, with its configuration) and `migrate [--dry-run]` (the
+// `breakwater` bin of @breakwater/server). Builds what it runs the first time.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
@@ -11,7 +12,9 @@ const args = process.argv.slice(2)
 const [entry, pkg, rest] =
   args[0] === 'keys'
     ? [path.join(root, 'apps/server/dist/keys.js'), '@breakwater/server-app', args.slice(1)]
-    : [path.join(root, 'apps/cli/dist/main.js'), '@breakwater/cli-app', args]
+    : args[0] === 'migrate'
+      ? [path.join(root, 'packages/server/dist/bin.js'), '@breakwater/server', args]
+      : [path.join(root, 'apps/cli/dist/main.js'), '@breakwater/cli-app', args]
 
 if (!existsSync(entry)) {
   const turbo = path.join(root, 'node_modules/.bin/turbo')

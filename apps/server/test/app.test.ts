@@ -189,5 +189,5 @@ t.test('keys rotate: the new key signs, tokens of the old one still verify', asy
 
   const usage = runEntry('keys', { BREAKWATER_DATA_DIR: dataDir }, ['spin'])
   t.equal(await usage.exited, 2)
-  t.match(usage.output(), /usage: breakwater keys rotate/)
+  t.match(usage.output(), /usage: breakwater migrate \[--dry-run\] \| breakwater keys rotate/)
 })

@@ -60,6 +60,9 @@ async function serve() {
   app.get('/guarded', { preHandler: sessionGuard() }, async (request) => ({
     user: request.breakwaterSession?.userId,
   }))
+  app.get('/guarded-user', { preHandler: sessionGuard({ user: true }) }, async (request) => ({
+    user: request.breakwaterUser?.email,
+  }))
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
@@ -140,21 +143,27 @@ async function main() {
     // The ratio's two sides in alternating rounds, so drift on a shared machine hits both.
     const opens: autocannon.Result[] = []
     const authedRuns: autocannon.Result[] = []
+    const meRuns: autocannon.Result[] = []
     for (let round = 0; round < ROUNDS; round++) {
       opens.push(await load(`${target.url}/trpc/bench.open`, {}, ROUND_S))
       authedRuns.push(await load(`${target.url}/trpc/bench.authed`, auth, ROUND_S))
+      meRuns.push(await load(`${target.url}/trpc/auth.me`, auth, ROUND_S))
     }
     const open = median(opens)
     const authed = median(authedRuns)
+    const me = median(meRuns)
     // A plain route with sessionGuard() against the same route unguarded, alternating too.
     const bares: autocannon.Result[] = []
     const guardedRuns: autocannon.Result[] = []
+    const withUserRuns: autocannon.Result[] = []
     for (let round = 0; round < ROUNDS; round++) {
       bares.push(await load(`${target.url}/bare`, {}, ROUND_S))
       guardedRuns.push(await load(`${target.url}/guarded`, auth, ROUND_S))
+      withUserRuns.push(await load(`${target.url}/guarded-user`, auth, ROUND_S))
     }
     const bare = median(bares)
     const guarded = median(guardedRuns)
+    const withUser = median(withUserRuns)
     const rotations = await rotationsPerSecond(target, DURATION_S)
 
     // p99 of the authenticated query while 20 logins hash passwords at once, again and again.
@@ -183,8 +192,10 @@ async function main() {
     const rows = [
       ['public tRPC query (no auth)', open],
       ['same query, authenticated (Bearer EdDSA)', authed],
+      ['auth.me (user and session, from memory)', me],
       ['bare Fastify route', bare],
       ['the same route behind sessionGuard()', guarded],
+      ['… behind sessionGuard({ user: true })', withUser],
       ['authenticated, while 20 logins hash', underLogins],
     ] as const
     console.log(
@@ -200,10 +211,13 @@ async function main() {
       `authenticated ÷ unauthenticated: ${(authed.requests.average / open.requests.average).toFixed(2)} (goal ≥ 0.95)`,
     )
     console.log(
+      `auth.me ÷ authenticated query that reads nothing: ${(me.requests.average / authed.requests.average).toFixed(2)} (goal ≥ 0.9)`,
+    )
+    console.log(
       `authenticated ÷ bare Fastify:    ${(authed.requests.average / bare.requests.average).toFixed(2)}`,
     )
     console.log(
-      `guarded plain route ÷ unguarded: ${(guarded.requests.average / bare.requests.average).toFixed(2)} (goal ≥ 0.5)`,
+      `guarded plain route ÷ unguarded: ${(guarded.requests.average / bare.requests.average).toFixed(2)} (goal ≥ 0.5); with the user: ${(withUser.requests.average / bare.requests.average).toFixed(2)}`,
     )
     console.log(`refresh rotations/s (20 sessions refreshing in a loop): ${rotations.toFixed(0)}`)
     console.log(

@@ -1,4 +1,10 @@
 export type { AuditEvent } from './audit.js'
+export {
+  type CommandOutput,
+  type CommandSettings,
+  commandSettingsFromEnv,
+  runBreakwaterCommand,
+} from './cli/command.js'
 export { BreakwaterError, type BreakwaterReason } from './errors.js'
 export { type AuthenticatedSession, readAccessToken } from './guard/authenticate.js'
 export {

@@ -45,7 +45,9 @@ export interface Runtime {
  * How long a retired key and a revoked session must be remembered: until no
  * access token that depends on them can still be accepted.
  */
-export function rememberSeconds(options: ResolvedOptions): number {
+export function rememberSeconds(
+  options: Pick<ResolvedOptions, 'accessTokenTtl' | 'clockLeeway' | 'keyReloadInterval'>,
+): number {
   return options.accessTokenTtl + options.clockLeeway + options.keyReloadInterval
 }
 
