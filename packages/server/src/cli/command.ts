@@ -1,6 +1,6 @@
 import { createDatabase, DatabaseError, migrate } from '@breakwater/db'
-import { rewrapSigningKeys } from '../keys/rewrap.js'
 import { rotateSigningKeys } from '../keys/keyring.js'
+import { rewrapSigningKeys } from '../keys/rewrap.js'
 import { checkOptions, DEFAULTS } from '../options.js'
 import { rememberSeconds } from '../runtime.js'
 import { BreakwaterSetupError } from '../setup-error.js'
@@ -41,9 +41,10 @@ const ENV_OF: Record<string, string> = {
  * (`DATABASE_URL`, `DATABASE_SCHEMA`, `BREAKWATER_DATA_DIR`, `BREAKWATER_SECRET`,
  * `ACCESS_TOKEN_TTL`, `CLOCK_LEEWAY`), checked by the plugin's own option checks.
  */
-export function commandSettingsFromEnv(
-  env: NodeJS.ProcessEnv,
-): { settings: CommandSettings; problems: readonly string[] } {
+export function commandSettingsFromEnv(env: NodeJS.ProcessEnv): {
+  settings: CommandSettings
+  problems: readonly string[]
+} {
   const raw = (name: string) => env[name]?.trim() || undefined
   const secret = raw('BREAKWATER_SECRET')
     ?.split(',')
