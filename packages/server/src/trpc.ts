@@ -183,13 +183,27 @@ async function authenticateCall(
   return { req: bound.req, res: bound.res, runtime: bound.runtime, session }
 }
 
-/** @internal The middleware of a protected procedure, on any instance. */
+/** @internal The middleware of Breakwater's own protected procedures, on any instance. */
 export async function protectedMiddleware(opts: {
   ctx: object
   type: string
   next: Next
 }): Promise<unknown> {
   return mapStorageErrors(await opts.next({ ctx: await authenticateCall(opts.ctx, opts.type) }))
+}
+
+/**
+ * @internal The middleware of a team's protected procedures on its own
+ * instance: adds `session` and nothing else, so the team's context keeps its
+ * own `req`, `res` or anything it named so.
+ */
+export async function teamProtectedMiddleware(opts: {
+  ctx: object
+  type: string
+  next: Next
+}): Promise<unknown> {
+  const { session } = await authenticateCall(opts.ctx, opts.type)
+  return mapStorageErrors(await opts.next({ ctx: { session } }))
 }
 
 /** A procedure anyone may call. */

@@ -22,9 +22,11 @@ import { PASSWORD, startServer, TEST_SECRET, uniqueEmail } from './helpers.js'
 interface TeamContext {
   teamDb: string
   requestId: string
+  /** A name Breakwater also uses internally: the team's own meaning must survive. */
+  res: string
 }
 function createContext({ req }: CreateFastifyContextOptions): TeamContext {
-  return { teamDb: 'team-db', requestId: String(req.id) }
+  return { teamDb: 'team-db', requestId: String(req.id), res: 'team-res' }
 }
 
 const team = initTRPC.context<TeamContext>().create({
@@ -52,6 +54,7 @@ const appRouter = team.router({
       .mutation(({ ctx, input }) => ({
         author: ctx.session.userId,
         teamDb: ctx.teamDb,
+        teamRes: ctx.res,
         text: input.text,
         at: new Date(Date.UTC(2026, 11, 1)),
       })),
@@ -130,6 +133,7 @@ t.test('the team instance serves both, with its context, transformer and formatt
     )
     const note = await signedIn.notes.add.mutate({ text: 'hello' })
     t.equal(note.teamDb, 'team-db', "the team's own context reaches its procedure")
+    t.equal(note.teamRes, 'team-res', 'untouched, even where Breakwater uses the same name')
     t.equal(note.author, registered.user.id, 'beside the verified session')
     t.ok(note.at instanceof Date, 'and superjson carries a Date')
     t.equal(await signedIn.sessions.teamCount.query(), 3, "the team's own sessions router")

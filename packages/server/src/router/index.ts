@@ -15,6 +15,7 @@ import {
   publicMiddleware,
   publicProcedure,
   router,
+  teamProtectedMiddleware,
 } from '../trpc.js'
 import { authProcedures } from './auth.js'
 import { type Builders, type UserFieldsSchema, userModel } from './builders.js'
@@ -116,17 +117,17 @@ export function createBreakwater<
   TOptions extends TRPCRuntimeConfigOptions<TContext, TMeta>,
   TFields extends UserFieldsSchema | undefined = undefined,
 >(t: TRPCRootObject<TContext, TMeta, TOptions>, options: CreateBreakwaterOptions<TFields> = {}) {
-  const teamPublic = t.procedure.use(publicMiddleware as never)
   // The context a team's handler sees: its own, plus `session`.
   const teamProtected = t.procedure.use(
     async (opts) =>
-      (await protectedMiddleware(opts as never)) as Awaited<
+      (await teamProtectedMiddleware(opts as never)) as Awaited<
         ReturnType<typeof opts.next<{ session: AuthenticatedSession }>>
       >,
   )
+  // Breakwater's own procedures also see the request, reply and runtime.
   const builders = {
-    publicProcedure: teamPublic,
-    protectedProcedure: teamProtected,
+    publicProcedure: t.procedure.use(publicMiddleware as never),
+    protectedProcedure: t.procedure.use(protectedMiddleware as never),
     users: userModel(options.userFields),
   } as unknown as Builders
   const auth = authProcedures(builders)
