@@ -24,6 +24,13 @@ child.stdout.on('data', (chunk) => {
     // tap's closing line per package: "# { total: 12, pass: 11, fail: 1 }"
     const match = /^(\S+):test: # \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(line.trim())
     if (match) totals.set(match[1], { pass: Number(match[3]), fail: Number(match[4] ?? 0) })
+    // node:test's closing lines (the examples, which run outside tap too): "# pass 9", "# fail 0"
+    const nodeTest = /^(\S+):test: # (pass|fail) (\d+)$/.exec(line.trim())
+    if (nodeTest) {
+      const counts = totals.get(nodeTest[1]) ?? { pass: 0, fail: 0 }
+      counts[nodeTest[2]] = Number(nodeTest[3])
+      totals.set(nodeTest[1], counts)
+    }
   }
 })
 child.on('exit', (code) => {

@@ -40,6 +40,11 @@ export default defineConfig({
   base: '/',
   plugins: [noForeignUrls()],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
-  // `vite` (dev): the API from a local `pnpm start`.
-  server: { host: '127.0.0.1', proxy: { '/trpc': 'http://127.0.0.1:3000' } },
+  // `vite` (dev): the API from a local `pnpm start`. Not the string shorthand: it sets
+  // changeOrigin, which rewrites Host so the browser's Origin no longer matches it and
+  // every sign-in is refused as cross-origin (docs/cross-origin.md).
+  server: {
+    host: '127.0.0.1',
+    proxy: { '/trpc': { target: 'http://127.0.0.1:3000', changeOrigin: false } },
+  },
 })

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDatabase, type Database } from '@breakwater/db'
-import { breakwater } from '@breakwater/server'
+import { breakwater, CSRF_HEADER } from '@breakwater/server'
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
@@ -15,12 +16,38 @@ export interface BuiltApp {
   database: Database
 }
 
+const VARY_ORIGIN = /(^|,)\s*(origin|\*)\s*(,|$)/i
+
+function addVaryOrigin(headers: Headers): void {
+  if (!VARY_ORIGIN.test(headers.get('vary') ?? '')) headers.append('vary', 'Origin')
+}
+
+/**
+ * CORS for a web app on another origin (docs/cross-origin.md): exactly the
+ * ALLOWED_ORIGINS, with cookies (`credentials`), the anti-CSRF header allowed
+ * in, and `Retry-After` readable, so a rate-limited client knows when to retry.
+ * Any other origin gets no CORS header at all, so its preflight fails.
+ */
+export function corsOptions(config: Pick<Config, 'allowedOrigins'>): FastifyCorsOptions {
+  const allowed = new Set(config.allowedOrigins)
+  return {
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'authorization', CSRF_HEADER],
+    exposedHeaders: ['retry-after'],
+    // Seconds a browser may reuse a preflight (Chromium caps it at 7200).
+    maxAge: 600,
+  }
+}
+
 /** Opens the database (migrating it), and builds the Fastify app with the plugin, health checks and the web app. */
 export async function buildApp(
   config: Config,
   overrides: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<BuiltApp> {
   const database = await createDatabase(config.databaseUrl, {
+    schema: config.databaseSchema,
     ...(config.dataDir ? { dataDir: config.dataDir } : {}),
     revocationSync: config.revocationSync,
     poll: { intervalMs: config.revocationPollInterval },
@@ -36,6 +63,20 @@ export async function buildApp(
   }
   const app = Fastify(options)
   try {
+    if (config.allowedOrigins.length > 0) {
+      await app.register(fastifyCors, corsOptions(config))
+      // tRPC's adapter answers with a fetch Response whose Vary (trpc-accept, accept)
+      // replaces the one @fastify/cors set; without Origin in it, a cache could
+      // hand one origin's CORS answer to another.
+      app.addHook('onSend', async (_request, reply, payload) => {
+        if (payload instanceof Response) addVaryOrigin(payload.headers)
+        else {
+          const vary = String(reply.getHeader('vary') ?? '')
+          if (!VARY_ORIGIN.test(vary)) reply.header('vary', vary ? `${vary}, Origin` : 'Origin')
+        }
+        return payload
+      })
+    }
     await app.register(breakwater, {
       database,
       secret: config.secret,
@@ -47,6 +88,8 @@ export async function buildApp(
       clockLeeway: config.clockLeeway,
       allowedOrigins: config.allowedOrigins,
       cookieSecure: config.cookieSecure,
+      cookieSameSite: config.cookieSameSite,
+      ...(config.cookieDomain !== undefined ? { cookieDomain: config.cookieDomain } : {}),
       loginAccountLimit: config.loginAccountLimit,
       loginIpLimit: config.loginIpLimit,
       refreshLimit: config.refreshLimit,

@@ -1,3 +1,4 @@
+import { DEFAULT_SCHEMA } from '@breakwater/db'
 import { checkOptions, DEFAULTS } from '@breakwater/server'
 import { parseDuration, parseSecrets } from '@breakwater/tokens'
 
@@ -10,6 +11,9 @@ const OPTION_OF = {
   REFRESH_REUSE_GRACE: 'refreshReuseGrace',
   CLOCK_LEEWAY: 'clockLeeway',
   ALLOWED_ORIGINS: 'allowedOrigins',
+  COOKIE_SECURE: 'cookieSecure',
+  COOKIE_SAMESITE: 'cookieSameSite',
+  COOKIE_DOMAIN: 'cookieDomain',
   LOGIN_ACCOUNT_LIMIT: 'loginAccountLimit',
   LOGIN_IP_LIMIT: 'loginIpLimit',
   REFRESH_LIMIT: 'refreshLimit',
@@ -21,6 +25,8 @@ export interface Config {
   readonly port: number
   readonly host: string
   readonly databaseUrl: string | undefined
+  /** DATABASE_SCHEMA: the PostgreSQL schema of every Breakwater table and its migration history (`breakwater`). */
+  readonly databaseSchema: string
   readonly dataDir: string | undefined
   /**
    * BREAKWATER_SECRET: the key-encryption secrets sealing the signing keys, newest first.
@@ -35,6 +41,10 @@ export interface Config {
   readonly clockLeeway: number
   readonly allowedOrigins: readonly string[]
   readonly cookieSecure: boolean | 'auto'
+  /** COOKIE_SAMESITE: `lax` (default; the refresh cookie stays `strict`), `strict`, or `none` for a web app on another site (forces Secure). */
+  readonly cookieSameSite: 'lax' | 'strict' | 'none'
+  /** COOKIE_DOMAIN: the cookies' `Domain`, shared with sibling hosts; unset keeps host-only `__Host-` cookies. */
+  readonly cookieDomain: string | undefined
   readonly loginAccountLimit: string
   readonly loginIpLimit: string
   readonly refreshLimit: string
@@ -58,6 +68,9 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+// What PostgreSQL takes unquoted in 63 bytes (NAMEDATALEN - 1); @breakwater/db checks the same.
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 const MAKE_SECRET =
   "node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\""
@@ -102,6 +115,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw
   }
   const databaseUrl = read<string | undefined>('DATABASE_URL', undefined, postgresUrl)
+  const databaseSchema = read('DATABASE_SCHEMA', DEFAULT_SCHEMA, (raw) => {
+    if (!SCHEMA_NAME.test(raw))
+      throw new Error(
+        `${JSON.stringify(raw.slice(0, 80))} is not a plain lower-case identifier (${SCHEMA_NAME.source})`,
+      )
+    if (raw.startsWith('pg_') || raw === 'information_schema')
+      throw new Error(`${JSON.stringify(raw)} is reserved for PostgreSQL's own catalogues`)
+    return raw
+  })
   const revocationListenUrl = read<string | undefined>(
     'REVOCATION_LISTEN_URL',
     undefined,
@@ -126,6 +148,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (raw === 'true') return true
     if (raw === 'false') return false
     throw new Error(`must be true or false, got ${JSON.stringify(raw)}`)
+  })
+  const cookieSameSite = read<'lax' | 'strict' | 'none'>('COOKIE_SAMESITE', 'lax', (raw) => {
+    const value = raw.toLowerCase()
+    if (value !== 'lax' && value !== 'strict' && value !== 'none')
+      throw new Error(`must be lax, strict or none, got ${JSON.stringify(raw.slice(0, 40))}`)
+    return value
   })
   const trustProxy = read<boolean | number | string>('TRUST_PROXY', false, (raw) => {
     if (raw === 'true') return true
@@ -179,6 +207,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    // Checked together: SameSite=None without Secure is refused by browsers.
+    cookieSecure,
+    cookieSameSite,
+    cookieDomain: raw('COOKIE_DOMAIN'),
     loginAccountLimit,
     loginIpLimit,
     refreshLimit,
@@ -198,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host,
     databaseUrl,
+    databaseSchema,
     dataDir: env.BREAKWATER_DATA_DIR || undefined,
     secret,
     issuer: settings.issuer,
@@ -208,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clockLeeway: settings.clockLeeway,
     allowedOrigins: Object.freeze([...settings.allowedOrigins]),
     cookieSecure,
+    cookieSameSite: settings.cookieSameSite,
+    cookieDomain: settings.cookieDomain,
     loginAccountLimit,
     loginIpLimit,
     refreshLimit,

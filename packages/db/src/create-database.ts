@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite'
+import type { PGlite as KyselyPGlite } from 'kysely'
 import { Kysely } from 'kysely'
 import pg from 'pg'
 import { openOnKysely } from './open/kysely.js'
@@ -20,6 +20,15 @@ export { parsePostgresUrl }
  */
 // biome-ignore lint/suspicious/noExplicitAny: a team's Kysely, whatever its schema type
 export type DatabaseSource = string | undefined | pg.Pool | Kysely<any>
+
+/**
+ * What `options.pglite` must be: a `PGlite` of `@electric-sql/pglite`, described by shape
+ * so that these declarations compile without that optional package installed.
+ */
+export interface PGliteInstance extends KyselyPGlite {
+  readonly dataDir?: string | undefined
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>
+}
 
 /** Options of {@link createDatabase}; every one is optional. */
 export interface CreateDatabaseOptions {
@@ -45,7 +54,7 @@ export interface CreateDatabaseOptions {
    * of creating one; wins over `memory` and `dataDir`. `close()` closes it. (To share a
    * PGlite with your own Kysely and keep it open, pass that Kysely instead.)
    */
-  readonly pglite?: PGlite
+  readonly pglite?: PGliteInstance
   /** Run {@link migrateToLatest} before returning. Default `true`. */
   readonly migrate?: boolean
   /**

@@ -4,6 +4,7 @@ export {
   type Database,
   type DatabaseSource,
   DEFAULT_DATA_DIR,
+  type PGliteInstance,
   parsePostgresUrl,
 } from './create-database.js'
 export { canonicalEmail, EMAIL_CANONICAL_MAX } from './email.js'

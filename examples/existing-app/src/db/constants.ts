@@ -1,0 +1,2 @@
+/** The PostgreSQL schema Breakwater keeps its tables in (its default, spelled out). */
+export const BREAKWATER_SCHEMA = 'breakwater'
