@@ -30,7 +30,7 @@ const liveSessions = async (cluster: Cluster) =>
   (
     await sql<{ n: number }>(
       cluster.databaseUrl,
-      'select count(*)::int as n from sessions where revoked_at is null',
+      'select count(*)::int as n from breakwater.sessions where revoked_at is null',
     )
   )[0]!.n
 

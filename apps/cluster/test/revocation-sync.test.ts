@@ -79,7 +79,7 @@ t.test('REVOCATION_LISTEN_URL: a dedicated listener connection', async (t) => {
   const databaseUrl = await postgres.createDatabaseUrl()
   // A role of its own for the listener, so pg_stat_activity shows which URL each
   // connection came from. It needs LISTEN (no privilege) and, for the catch-up after a
-  // reconnect, SELECT on sessions.
+  // reconnect, SELECT on breakwater.sessions (and USAGE on its schema).
   const role = `bw_listener_${randomBytes(4).toString('hex')}`
   const password = randomBytes(12).toString('hex')
   await sql(postgres.adminUrl, `create role ${role} login password '${password}'`)
@@ -93,7 +93,8 @@ t.test('REVOCATION_LISTEN_URL: a dedicated listener connection', async (t) => {
     env: { REVOCATION_LISTEN_URL: listenUrl.toString(), LOGIN_IP_LIMIT: '100000/1m' },
   })
   t.teardown(() => cluster.stop())
-  await sql(databaseUrl, `grant select on sessions to ${role}`)
+  await sql(databaseUrl, `grant usage on schema breakwater to ${role}`)
+  await sql(databaseUrl, `grant select on breakwater.sessions to ${role}`)
   t.same(
     await sql(databaseUrl, LISTENERS),
     [{ usename: role, n: 3 }],
