@@ -37,7 +37,7 @@ export interface CreateDatabaseOptions {
    * kysely's migration bookkeeping; created by the first migration if missing. Nothing
    * outside it is touched, so a team's own `public` tables and migrations stay as they
    * are. A plain lower-case identifier. Default `breakwater` (`DATABASE_SCHEMA` in the
-   * server and the migrate CLI).
+   * server and `breakwater migrate`).
    */
   readonly schema?: string
   /**

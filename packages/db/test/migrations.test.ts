@@ -1,5 +1,4 @@
 // Schema versions, dry runs and the real cause of a failed migration (issue #12).
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -169,59 +168,6 @@ t.test("a failed migration says PostgreSQL's reason, never the password", async 
   ).catch((e: unknown) => e)
   t.type(embedded, MigrationFailed)
   t.match((embedded as Error).message, 'relation "users" already exists', 'on PGlite too')
-})
-
-/** Runs the migrate CLI from source; resolves with its exit code and output. */
-function cli(args: string[], env: Record<string, string | undefined>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/migrate-cli.ts', ...args], {
-      cwd: path.resolve(import.meta.dirname, '..'),
-      env: { PATH: process.env.PATH, ...env },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-t.test('the migrate CLI: --dry-run, DATABASE_SCHEMA, one-line failures', async (t) => {
-  const url = await server.createDatabaseUrl()
-  const password = decodeURIComponent(new URL(url).password)
-  const env = { DATABASE_URL: url, DATABASE_SCHEMA: 'auth' }
-
-  const dry = await cli(['--dry-run'], env)
-  t.equal(dry.code, 0, dry.stderr)
-  t.match(dry.stdout, `(schema auth): would apply ${NAMES.join(', ')}`)
-  t.notMatch(dry.stdout, password)
-
-  const applied = await cli([], env)
-  t.equal(applied.code, 0, applied.stderr)
-  t.match(applied.stdout, `applied ${NAMES.join(', ')}`)
-  t.match((await cli(['--dry-run'], env)).stdout, '(schema auth): schema up to date')
-
-  const bad = await cli(['--dry-run'], { ...env, DATABASE_SCHEMA: 'Auth-1' })
-  t.equal(bad.code, 1)
-  t.match(bad.stderr, /^@breakwater\/db: DATABASE_SCHEMA must be a plain lower-case identifier/)
-
-  const look = outside(url)
-  t.teardown(() => look.destroy())
-  await sql`create schema clash`.execute(look)
-  await sql`create table clash.users (id int)`.execute(look)
-  const failed = await cli([], { ...env, DATABASE_SCHEMA: 'clash' })
-  t.equal(failed.code, 1)
-  t.equal(
-    failed.stderr.trim(),
-    'DB_MIGRATION_FAILED: migration 2026_11_25_000001_create_users failed: relation "users" already exists (SQLSTATE 42P07)',
-  )
-  t.notMatch(failed.stderr + failed.stdout, password)
-
-  t.equal((await cli(['--force'], env)).code, 2, 'an unknown flag is a usage error')
 })
 
 t.test(
