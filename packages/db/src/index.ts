@@ -47,6 +47,16 @@ export {
   pruneAuditEvents,
 } from './queries/audit.js'
 export {
+  checkOneTimeCode,
+  consumeOneTimeToken,
+  issueOneTimeToken,
+  markEmailVerified,
+  type NewOneTimeToken,
+  type OneTimeToken,
+  type OneTimeTokenPurpose,
+  pruneOneTimeTokens,
+} from './queries/one-time-tokens.js'
+export {
   hitRateLimit,
   peekRateLimit,
   pruneRateLimits,
@@ -119,6 +129,7 @@ export type { PollOptions } from './revocation/poll.js'
 export type { BreakwaterSchema } from './schema.js'
 export { DEFAULT_SCHEMA } from './schema-plugin.js'
 export type * from './tables/audit-event.table.js'
+export type * from './tables/one-time-token.table.js'
 export type * from './tables/rate-limit.table.js'
 export type * from './tables/refresh-token.table.js'
 export type * from './tables/session.table.js'

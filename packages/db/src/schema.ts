@@ -1,4 +1,5 @@
 import type { AuditEventTable } from './tables/audit-event.table.js'
+import type { OneTimeTokenTable } from './tables/one-time-token.table.js'
 import type { RateLimitTable } from './tables/rate-limit.table.js'
 import type { RefreshTokenTable } from './tables/refresh-token.table.js'
 import type { SessionTable } from './tables/session.table.js'
@@ -13,4 +14,5 @@ export interface BreakwaterSchema {
   signing_keys: SigningKeyTable
   auth_events: AuditEventTable
   rate_limits: RateLimitTable
+  one_time_tokens: OneTimeTokenTable
 }

@@ -99,7 +99,10 @@ forEachDialect(
     await sql`insert into ${sql.id(schema, 'users')}
       (id, email, email_canonical, password_hash, created_at, updated_at)
       values (${id}, 'old@example.com', 'old@example.com', 'h', now(), now())`.execute(db)
-    t.same((await migrateToLatest(db)).applied, ['2026_12_01_000008_user_fields'])
+    t.same((await migrateToLatest(db)).applied, [
+      '2026_12_01_000008_user_fields',
+      '2026_12_01_000009_one_time_tokens',
+    ])
     t.same((await findUserById(db, id))?.fields, {}, 'a user from before the migration has {}')
   },
   { migrate: false },

@@ -3,6 +3,7 @@ import {
   deleteEndedSessions,
   eraseExpiredSuccessors,
   pruneAuditEvents,
+  pruneOneTimeTokens,
   pruneRateLimits,
   pruneRefreshChains,
 } from '@breakwater/db'
@@ -28,8 +29,9 @@ type MaintenanceOptions = Pick<ResolvedOptions, 'auditRetention' | 'refreshReuse
  * ended (SPEC §4: after it no stored value and an old token yield the current
  * one). Hourly: delete sessions that ended over 30 days ago, trim refresh
  * chains, drop audit events past `auditRetention` and spent rate-limit
- * windows. Every instance runs it; the statements are idempotent. A failure
- * (storage down) is logged and waits for the next round.
+ * windows, used and expired one-time tokens. Every instance runs it; the
+ * statements are idempotent. A failure (storage down) is logged and waits
+ * for the next round.
  */
 export function startMaintenance(
   database: Database,
@@ -71,4 +73,5 @@ export async function runMaintenance(
     before: new Date(now.getTime() - options.auditRetention * 1000),
   })
   await pruneRateLimits(database.db, now)
+  await pruneOneTimeTokens(database.db, now)
 }

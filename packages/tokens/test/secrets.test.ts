@@ -137,3 +137,20 @@ t.test('a box over a bad secret is a TypeError at creation', async (t) => {
   t.throws(() => createSecretBox('too short'), TypeError)
   t.throws(() => createSecretBox([]), TypeError)
 })
+
+t.test('digest: keyed by the first secret and the label, never the value alone', async (t) => {
+  const a = generateSecret()
+  const b = generateSecret()
+  const box = createSecretBox([a, b])
+  const value = '123456'
+  const digest = box.digest('sign_in_code', value)
+  t.match(digest, /^[A-Za-z0-9_-]{43}$/, 'HMAC-SHA256, base64url')
+  t.equal(box.digest('sign_in_code', value), digest, 'deterministic, so it can be looked up')
+  t.not(box.digest('reset_password', value), digest, 'bound to its label')
+  t.not(createSecretBox(b).digest('sign_in_code', value), digest, 'bound to the secret')
+  t.equal(createSecretBox([a]).digest('sign_in_code', value), digest, 'the first secret keys it')
+  t.not(box.digest('sign_in_code\u0001', value), box.digest('sign_in_code', `\u0001${value}`))
+  t.notMatch(digest, value)
+  t.throws(() => box.digest('', value), TypeError)
+  t.throws(() => box.digest('a\u0000b', value), TypeError)
+})

@@ -16,6 +16,8 @@ export interface User {
   readonly tokenVersion: number
   /** The team's extra fields (SPEC §8); `{}` when it has none. */
   readonly fields: UserFields
+  /** When a verification link proved the address (SPEC §9); `null`: not verified. */
+  readonly emailVerifiedAt: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -49,6 +51,7 @@ export function toUser(row: UserRow): User {
     passwordHash: row.password_hash,
     tokenVersion: row.token_version,
     fields: row.fields,
+    emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

@@ -23,6 +23,8 @@ export interface UserTable {
    * text, which both drivers hand to PostgreSQL as is; read back parsed.
    */
   fields: ColumnType<UserFields, string | undefined, string>
+  /** When the address was last proven by a verification link (SPEC §9); null: never. */
+  email_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>
   created_at: ColumnType<Date, Date, never>
   updated_at: Date
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { parseSecrets } from './secret.js'
 
 // SPEC §2: signing private keys, TOTP seeds and any other secret are stored encrypted
@@ -20,6 +20,7 @@ const KEY_ID_BYTES = 6
 // still yields an AES-256 key.
 const ENCRYPTION_INFO = 'breakwater/secret-box/v1/aes-256-gcm'
 const KEY_ID_INFO = 'breakwater/secret-box/v1/key-id'
+const MAC_INFO = 'breakwater/secret-box/v1/hmac-sha256'
 
 /** Why a sealed value could not be opened. */
 export type SecretBoxErrorCode =
@@ -59,11 +60,18 @@ export interface SecretBox {
   isCurrent(sealed: string): boolean
   /** Opens `sealed` and seals it again under the first secret. */
   reseal(sealed: string, associatedData: string): string
+  /**
+   * HMAC-SHA256 of `value` under a key derived from the first secret for `label`
+   * (base64url): how one-time tokens and codes are stored, so a database dump alone
+   * cannot even try the million 6-digit codes. Rotating the secret voids outstanding ones.
+   */
+  digest(label: string, value: string): string
 }
 
 interface Kek {
   readonly id: string
   readonly key: Buffer
+  readonly macKey: Buffer
 }
 
 function deriveKek(secret: Buffer): Kek {
@@ -72,6 +80,7 @@ function deriveKek(secret: Buffer): Kek {
   return {
     id: derive(KEY_ID_INFO, KEY_ID_BYTES).toString('base64url'),
     key: derive(ENCRYPTION_INFO, 32),
+    macKey: derive(MAC_INFO, 32),
   }
 }
 
@@ -178,6 +187,18 @@ export function createSecretBox(secrets: string | readonly string[]): SecretBox 
       } finally {
         plaintext.fill(0)
       }
+    },
+    digest(label: string, value: string): string {
+      if (typeof label !== 'string' || label.length === 0 || label.includes('\u0000'))
+        throw new TypeError('label must be a non-empty string without NUL')
+      if (typeof value !== 'string') throw new TypeError('value must be a string')
+      // The label and the value are separated by a NUL no label holds: ("a", "b|c") and
+      // ("a|b", "c") never collide.
+      return createHmac('sha256', primary.macKey)
+        .update(label)
+        .update('\u0000')
+        .update(value)
+        .digest('base64url')
     },
   })
 }
