@@ -94,6 +94,15 @@ export async function buildApp(
       loginIpLimit: config.loginIpLimit,
       refreshLimit: config.refreshLimit,
       auditRetention: config.auditRetention,
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      mail: {
+        ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
+        ...(config.mailFrom ? { from: config.mailFrom } : {}),
+      },
+      verificationTtl: config.verificationTtl,
+      passwordResetTtl: config.passwordResetTtl,
+      mailLimit: config.mailLimit,
+      requireEmailVerification: config.requireEmailVerification,
       onAuditEvent: (event) =>
         app.log.info(
           { audit: { type: event.type, userId: event.userId, sessionId: event.sessionId } },

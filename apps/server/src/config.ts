@@ -18,6 +18,11 @@ const OPTION_OF = {
   LOGIN_IP_LIMIT: 'loginIpLimit',
   REFRESH_LIMIT: 'refreshLimit',
   AUDIT_RETENTION: 'auditRetention',
+  PUBLIC_URL: 'publicUrl',
+  VERIFICATION_TTL: 'verificationTtl',
+  PASSWORD_RESET_TTL: 'passwordResetTtl',
+  MAIL_LIMIT: 'mailLimit',
+  REQUIRE_EMAIL_VERIFICATION: 'requireEmailVerification',
 } as const
 
 /** The server's configuration, read once from the environment (SPEC §7). */
@@ -55,6 +60,15 @@ export interface Config {
   readonly revocationPollInterval: number
   readonly revocationListenUrl: string | undefined
   readonly webDir: string | undefined
+  /** PUBLIC_URL: where links in mail point (default: this server's own address). */
+  readonly publicUrl: string | undefined
+  /** SMTP_URL (`smtp://`, `smtps://`); unset: mail goes to `<dataDir>/outbox`. Never logged. */
+  readonly smtpUrl: string | undefined
+  readonly mailFrom: string | undefined
+  readonly verificationTtl: number
+  readonly passwordResetTtl: number
+  readonly mailLimit: string
+  readonly requireEmailVerification: boolean
 }
 
 export class ConfigError extends Error {
@@ -196,6 +210,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const loginAccountLimit = raw('LOGIN_ACCOUNT_LIMIT') ?? DEFAULTS.loginAccountLimit
   const loginIpLimit = raw('LOGIN_IP_LIMIT') ?? DEFAULTS.loginIpLimit
   const refreshLimit = raw('REFRESH_LIMIT') ?? DEFAULTS.refreshLimit
+  const requireEmailVerification = read('REQUIRE_EMAIL_VERIFICATION', false, (value) => {
+    if (value === 'true') return true
+    if (value === 'false') return false
+    throw new Error(`must be true or false, got ${JSON.stringify(value)}`)
+  })
+  // The URL may hold the SMTP password: a problem names the scheme only.
+  const smtpUrl = read<string | undefined>('SMTP_URL', undefined, (value) => {
+    if (!/^smtps?:\/\/\S+$/.test(value))
+      throw new Error('must start with smtp:// or smtps:// (smtp://user:password@host:587)')
+    return value
+  })
   const checked = checkOptions({
     issuer: raw('BREAKWATER_ISSUER'),
     accessTokenTtl: raw('ACCESS_TOKEN_TTL'),
@@ -215,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginIpLimit,
     refreshLimit,
     auditRetention: raw('AUDIT_RETENTION'),
+    publicUrl: raw('PUBLIC_URL'),
+    verificationTtl: raw('VERIFICATION_TTL'),
+    passwordResetTtl: raw('PASSWORD_RESET_TTL'),
+    mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
+    requireEmailVerification,
   })
   const variableOf = new Map<string, string>(
     Object.entries(OPTION_OF).map(([name, option]) => [option, name]),
@@ -253,5 +283,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revocationPollInterval,
     revocationListenUrl,
     webDir: env.BREAKWATER_WEB_DIR || undefined,
+    publicUrl: settings.publicUrl,
+    smtpUrl,
+    mailFrom: env.MAIL_FROM?.trim() || undefined,
+    verificationTtl: settings.verificationTtl,
+    passwordResetTtl: settings.passwordResetTtl,
+    mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
+    requireEmailVerification,
   })
 }

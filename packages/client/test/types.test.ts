@@ -46,6 +46,8 @@ const SPEC_REASONS = [
   'SESSION_NOT_FOUND',
   'WEAK_PASSWORD',
   'REGISTRATION_REJECTED',
+  'LINK_INVALID',
+  'EMAIL_NOT_VERIFIED',
   'DB_UNAVAILABLE',
 ] as const
 type SpecReason = (typeof SPEC_REASONS)[number]

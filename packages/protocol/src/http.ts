@@ -22,6 +22,10 @@ export const PROCEDURES = {
   logoutAll: 'auth.logoutAll',
   me: 'auth.me',
   changePassword: 'auth.changePassword',
+  requestEmailVerification: 'auth.requestEmailVerification',
+  verifyEmail: 'auth.verifyEmail',
+  requestPasswordReset: 'auth.requestPasswordReset',
+  resetPassword: 'auth.resetPassword',
   listSessions: 'sessions.list',
   revokeSession: 'sessions.revoke',
 } as const

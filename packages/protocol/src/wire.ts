@@ -5,6 +5,8 @@ export interface UserView {
   id: string
   email: string
   displayName: string | null
+  /** Whether a verification link proved the address (SPEC §9). */
+  emailVerified: boolean
   createdAt: string
 }
 

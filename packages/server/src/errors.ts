@@ -19,6 +19,8 @@ const MESSAGE: Record<BreakwaterReason, string> = {
   SESSION_NOT_FOUND: 'No such session.',
   WEAK_PASSWORD: 'The password is too weak.',
   REGISTRATION_REJECTED: 'The registration was refused.',
+  LINK_INVALID: 'This link is not valid: it was used, replaced by a newer one, or it expired.',
+  EMAIL_NOT_VERIFIED: 'Confirm your email address first: open the link we sent you.',
   DB_UNAVAILABLE: 'Storage is unavailable. Nothing was lost; try again shortly.',
 }
 

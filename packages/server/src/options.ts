@@ -5,6 +5,7 @@ import type { AnyTRPCRouter } from '@trpc/server'
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify'
 import type { AuditEvent } from './audit.js'
 import type { BreakwaterHooks } from './hooks.js'
+import type { MailTemplates } from './mail/templates.js'
 import { findMount } from './router/mount.js'
 import { BreakwaterSetupError } from './setup-error.js'
 
@@ -94,6 +95,36 @@ export interface BreakwaterOptions {
   onAuditEvent?: (event: AuditEvent) => void | Promise<void>
   /** Code of the team's own around registration, sign-in and session end (see `BreakwaterHooks`). */
   hooks?: BreakwaterHooks
+  /**
+   * Where links in mail point (`<publicUrl>/verify-email?token=…`): the web app's
+   * origin. Never taken from a request's Host header. Default: the server's own
+   * listening address.
+   */
+  publicUrl?: string
+  /** How mail leaves (SPEC §9). Default: files in `<dataDir>/outbox` (0600). */
+  mail?: MailOptions
+  /** Lifetime of an email-verification link. Default `24h`. */
+  verificationTtl?: Duration
+  /** Lifetime of a password-reset link. Default `30m`. */
+  passwordResetTtl?: Duration
+  /** Mails per address (a flood of requests for one address sends a handful). Default `3/15m`. */
+  mailLimit?: RateLimit
+  /** Refuse the login of an unverified address with `EMAIL_NOT_VERIFIED`. Default `false`. */
+  requireEmailVerification?: boolean
+}
+
+/** How Breakwater sends mail. */
+export interface MailOptions {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; unset: the outbox folder. */
+  smtpUrl?: string
+  /** `From` of every mail. Default `Breakwater <no-reply@localhost>`. */
+  from?: string
+  /** The product name in subjects and greetings. Default `Breakwater`. */
+  appName?: string
+  /** Where mail goes without `smtpUrl`. Default `<dataDir>/outbox` (`./.breakwater/outbox`). */
+  outboxDir?: string
+  /** Replace any of the built-in mails (plain-text and HTML parts). */
+  templates?: Partial<MailTemplates>
 }
 
 const HOOK_NAMES = new Set([
@@ -121,6 +152,12 @@ export interface ResolvedOptions {
   readonly cookieSameSite: 'lax' | 'strict' | 'none'
   readonly cookieDomain: string | undefined
   readonly hooks: BreakwaterHooks
+  readonly publicUrl: string | undefined
+  readonly mail: MailOptions
+  readonly verificationTtl: number
+  readonly passwordResetTtl: number
+  readonly mailLimit: NormalizedRateLimit
+  readonly requireEmailVerification: boolean
   readonly accessTokenTtl: number
   readonly refreshIdleTtl: number
   readonly sessionMaxAge: number
@@ -163,6 +200,9 @@ export const DEFAULTS = Object.freeze({
   refreshLimit: '30/1m',
   keyReloadInterval: '30s',
   auditRetention: '90d',
+  verificationTtl: '24h',
+  passwordResetTtl: '30m',
+  mailLimit: '3/15m',
   bodyLimit: 64 * 1024,
   maxQueuedHashes: 64,
 })
@@ -227,7 +267,7 @@ export interface OptionProblem {
 /** The options a server reads from its environment; everything but the runtime objects. */
 export type BreakwaterSettings = Omit<
   BreakwaterOptions,
-  'database' | 'router' | 'onAuditEvent' | 'clock' | 'createContext' | 'hooks'
+  'database' | 'router' | 'onAuditEvent' | 'clock' | 'createContext' | 'hooks' | 'mail'
 >
 
 /**
@@ -240,7 +280,14 @@ export type BreakwaterSettings = Omit<
 export function checkOptions(options: BreakwaterSettings): {
   settings: Omit<
     ResolvedOptions,
-    'database' | 'router' | 'namespace' | 'onAuditEvent' | 'clock' | 'createContext' | 'hooks'
+    | 'database'
+    | 'router'
+    | 'namespace'
+    | 'onAuditEvent'
+    | 'clock'
+    | 'createContext'
+    | 'hooks'
+    | 'mail'
   >
   problems: OptionProblem[]
 } {
@@ -276,7 +323,7 @@ export function checkOptions(options: BreakwaterSettings): {
     field(name, toSeconds(DEFAULTS[name] as string, name), () =>
       duration(options[name] as Duration | undefined, DEFAULTS[name] as string, name, min),
     )
-  const limit = (name: 'loginAccountLimit' | 'loginIpLimit' | 'refreshLimit') =>
+  const limit = (name: 'loginAccountLimit' | 'loginIpLimit' | 'refreshLimit' | 'mailLimit') =>
     field(name, parseRateLimit(DEFAULTS[name], name), () =>
       parseRateLimit(options[name] ?? DEFAULTS[name], name),
     )
@@ -371,9 +418,30 @@ export function checkOptions(options: BreakwaterSettings): {
       )
     return value.replace(/^\./, '').toLowerCase()
   })
+  const publicUrl = field<string | undefined>('publicUrl', undefined, () => {
+    if (options.publicUrl === undefined || options.publicUrl === '') return undefined
+    try {
+      const url = new URL(String(options.publicUrl))
+      if (!/^https?:$/.test(url.protocol)) throw new Error()
+      return url.href.replace(/\/+$/, '')
+    } catch {
+      throw new OptionError('publicUrl must be an http(s) URL such as https://app.example.com')
+    }
+  })
+  const requireEmailVerification = field('requireEmailVerification', false, () => {
+    const value = options.requireEmailVerification ?? false
+    if (typeof value !== 'boolean')
+      throw new OptionError('requireEmailVerification must be true or false')
+    return value
+  })
   return {
     problems,
     settings: {
+      publicUrl,
+      verificationTtl: seconds('verificationTtl'),
+      passwordResetTtl: seconds('passwordResetTtl'),
+      mailLimit: limit('mailLimit'),
+      requireEmailVerification,
       cookieSameSite,
       cookieDomain,
       issuer,
@@ -417,6 +485,13 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
   if (typeof clock !== 'function') problems.push({ option: 'clock', message: 'must be a function' })
   if (options.onAuditEvent !== undefined && typeof options.onAuditEvent !== 'function')
     problems.push({ option: 'onAuditEvent', message: 'must be a function' })
+  if (options.mail !== undefined && (typeof options.mail !== 'object' || options.mail === null))
+    problems.push({ option: 'mail', message: 'must be an object' })
+  else if (
+    options.mail?.smtpUrl !== undefined &&
+    !/^smtps?:\/\/[^\s]+$/.test(String(options.mail.smtpUrl))
+  )
+    problems.push({ option: 'mail.smtpUrl', message: 'must start with smtp:// or smtps://' })
   if (options.createContext !== undefined && typeof options.createContext !== 'function')
     problems.push({ option: 'createContext', message: 'must be a function' })
   const hooks = options.hooks ?? {}
@@ -445,5 +520,6 @@ export function resolveOptions(options: BreakwaterOptions): ResolvedOptions {
     clock,
     onAuditEvent: options.onAuditEvent,
     hooks: Object.freeze({ ...hooks }),
+    mail: Object.freeze({ ...options.mail }),
   })
 }

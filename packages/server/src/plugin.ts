@@ -34,7 +34,14 @@ async function breakwaterPlugin(
   options: BreakwaterOptions,
 ): Promise<void> {
   const resolved = resolveOptions(options)
-  const runtime = await createRuntime(resolved, fastify.log)
+  // Links in mail point at the configured public URL, else at this server's own
+  // listening address: never at a request's Host header, which a client chooses.
+  const runtime = await createRuntime(resolved, fastify.log, () => {
+    const address = fastify.server.address()
+    return typeof address === 'object' && address
+      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : 'http://127.0.0.1'
+  })
   fastify.decorate('breakwater', runtime)
   fastify.decorateRequest('breakwaterSession', null)
   fastify.decorateRequest('breakwaterUser', null)

@@ -1,10 +1,12 @@
-import type { Database } from '@breakwater/db'
+import path from 'node:path'
+import { type Database, DEFAULT_DATA_DIR } from '@breakwater/db'
 import {
   type AccessTokenClaims,
   type AccessTokenSigner,
   type AccessTokenVerifier,
   createAccessTokenSigner,
   createAccessTokenVerifier,
+  type SecretBox,
 } from '@breakwater/tokens'
 import type { FastifyBaseLogger } from 'fastify'
 import { type NewAuditEvent, recordAudit } from './audit.js'
@@ -12,6 +14,7 @@ import { createPasswordHasher, type PasswordHasher } from './guard/password.js'
 import { RevocationSet } from './guard/revocation.js'
 import { Keyring } from './keys/keyring.js'
 import { resolveKeyEncryptionSecrets } from './keys/secret.js'
+import { Mailer, outboxTransport, smtpTransport } from './mail/mailer.js'
 import { startMaintenance } from './maintenance.js'
 import type { ResolvedOptions } from './options.js'
 import type { SeenSession } from './session/current.js'
@@ -28,6 +31,12 @@ export interface Runtime {
   readonly verifier: AccessTokenVerifier
   readonly revocations: RevocationSet
   readonly passwords: PasswordHasher
+  /** The key-encryption secrets: seals keys, digests one-time tokens. */
+  readonly secrets: SecretBox
+  /** Sends the account mails in the background (SMTP or the outbox). */
+  readonly mailer: Mailer
+  /** Where links in mail point; the plugin fills it from `publicUrl` or its own address. */
+  publicUrl(): string
   /** The last user and session rows seen per session (see `session/current.ts`). */
   readonly recentSessions: BoundedMap<string, SeenSession>
   /** Where background failures (audit, key reload, housekeeping) are reported. */
@@ -70,6 +79,7 @@ export class BoundedMap<K, V> extends Map<K, V> {
 export async function createRuntime(
   options: ResolvedOptions,
   log: FastifyBaseLogger,
+  listeningOrigin: () => string = () => 'http://127.0.0.1',
 ): Promise<Runtime> {
   const database = options.database
   const clock = options.clock
@@ -94,6 +104,19 @@ export async function createRuntime(
   await revocations.start(database)
   const passwords = await createPasswordHasher(options)
   const stopMaintenance = startMaintenance(database, options, log)
+  const mailer = new Mailer({
+    transport: options.mail.smtpUrl
+      ? smtpTransport(options.mail.smtpUrl)
+      : outboxTransport(
+          options.mail.outboxDir ??
+            path.join(
+              database.dataDir ?? path.resolve(process.env.BREAKWATER_DATA_DIR || DEFAULT_DATA_DIR),
+              'outbox',
+            ),
+        ),
+    from: options.mail.from ?? 'Breakwater <no-reply@localhost>',
+    log,
+  })
   const tokenOptions = {
     issuer: options.issuer,
     audience: options.audience,
@@ -125,6 +148,9 @@ export async function createRuntime(
     verifier,
     revocations,
     passwords,
+    secrets: secrets.box,
+    mailer,
+    publicUrl: () => options.publicUrl ?? listeningOrigin(),
     recentSessions,
     log,
     clock,
@@ -136,6 +162,7 @@ export async function createRuntime(
       keyring.close()
       revocations.stop()
       passwords.close()
+      mailer.close()
       stopMaintenance()
       stopForgetting()
       verified.clear()

@@ -2,6 +2,12 @@ import { BreakwaterError } from '../errors.js'
 import { readAccessToken } from '../guard/authenticate.js'
 import { clearSessionCookies, readRefreshCookie } from '../http/cookies.js'
 import { assertSameSite } from '../http/csrf.js'
+import {
+  requestEmailVerification,
+  requestPasswordReset,
+  resetPassword,
+  verifyEmail,
+} from '../session/account-mail.js'
 import { changePassword } from '../session/change-password.js'
 import { currentSession } from '../session/current.js'
 import { refresh } from '../session/refresh.js'
@@ -11,8 +17,11 @@ import type { Builders } from './builders.js'
 import {
   changePasswordInput,
   credentials,
+  linkTokenInput,
   logoutAllInput,
   logoutInput,
+  passwordReset,
+  passwordResetRequest,
   refreshInput,
 } from './inputs.js'
 import { clientInfo, deliver } from './issue.js'
@@ -115,5 +124,27 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
         await changePassword(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
         return { ok: true as const }
       }),
+
+    requestEmailVerification: protectedProcedure.mutation(async ({ ctx }) => {
+      await requestEmailVerification(ctx.runtime, ctx.session, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
+
+    verifyEmail: publicProcedure.input(linkTokenInput).mutation(async ({ ctx, input }) => {
+      await verifyEmail(ctx.runtime, input.token, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
+
+    requestPasswordReset: publicProcedure
+      .input(passwordResetRequest)
+      .mutation(async ({ ctx, input }) => {
+        await requestPasswordReset(ctx.runtime, input.email, clientInfo(ctx.req))
+        return { ok: true as const }
+      }),
+
+    resetPassword: publicProcedure.input(passwordReset).mutation(async ({ ctx, input }) => {
+      await resetPassword(ctx.runtime, input, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
   }
 }

@@ -75,6 +75,18 @@ export type BreakwaterProcedures<TMeta = object, TIn = unknown, TOut = unknown> 
     logoutAll: Mutation<TMeta, Auth['logoutAll'], AuthOut['logoutAll']>
     me: Query<TMeta, Auth['me'], WithFields<AuthOut['me'], TOut>>
     changePassword: Mutation<TMeta, Auth['changePassword'], AuthOut['changePassword']>
+    requestEmailVerification: Mutation<
+      TMeta,
+      Auth['requestEmailVerification'],
+      AuthOut['requestEmailVerification']
+    >
+    verifyEmail: Mutation<TMeta, Auth['verifyEmail'], AuthOut['verifyEmail']>
+    requestPasswordReset: Mutation<
+      TMeta,
+      Auth['requestPasswordReset'],
+      AuthOut['requestPasswordReset']
+    >
+    resetPassword: Mutation<TMeta, Auth['resetPassword'], AuthOut['resetPassword']>
   }
   sessions: {
     list: Query<TMeta, OwnInputs['sessions']['list'], OwnOutputs['sessions']['list']>

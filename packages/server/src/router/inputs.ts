@@ -46,3 +46,17 @@ export const logoutAllInput = z.object({ keepCurrent: z.boolean().optional() }).
 export const changePasswordInput = z.object({ currentPassword: password, newPassword: password })
 
 export const sessionIdInput = z.object({ sessionId: z.string().min(1).max(128) })
+
+// A link token as Breakwater mints it (base64url); anything else is refused at the
+// edge, before a digest or a query: empty, huge, NUL, path- or JSON-like.
+const linkToken = z
+  .string()
+  .min(16)
+  .max(256)
+  .regex(/^[A-Za-z0-9_-]+$/, 'Not a link token.')
+
+export const linkTokenInput = z.object({ token: linkToken })
+
+export const passwordResetRequest = z.object({ email })
+
+export const passwordReset = z.object({ token: linkToken, newPassword: password })

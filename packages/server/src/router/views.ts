@@ -9,6 +9,7 @@ export function userView(user: User): UserView {
     id: user.id,
     email: user.email,
     displayName: user.displayName,
+    emailVerified: user.emailVerifiedAt !== null,
     createdAt: user.createdAt.toISOString(),
   }
 }

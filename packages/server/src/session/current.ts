@@ -72,3 +72,14 @@ export async function currentSession(
   rememberSession(runtime, { user, session: stored }, Math.floor(readAt / 1000) - 1)
   return { user, session: stored }
 }
+
+/**
+ * Forgets what this instance saw of a user's sessions, after a change to the
+ * user row (a verified address). Other instances see it with the next access
+ * token (at most `accessTokenTtl` later).
+ */
+export function forgetUser(runtime: Runtime, userId: string): void {
+  for (const [sessionId, seen] of runtime.recentSessions) {
+    if (seen.user.id === userId) runtime.recentSessions.delete(sessionId)
+  }
+}

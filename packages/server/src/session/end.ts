@@ -4,7 +4,13 @@ import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 
 /** Why sessions ended, as stored and audited. */
-export type EndReason = 'logout' | 'logout_all' | 'user_revoked' | 'password_changed' | 'reuse'
+export type EndReason =
+  | 'logout'
+  | 'logout_all'
+  | 'user_revoked'
+  | 'password_changed'
+  | 'password_reset'
+  | 'reuse'
 
 /**
  * "These sessions ended": the one place that tells this instance at once (the

@@ -137,5 +137,8 @@ export async function login(
     password: input.password,
     client,
   })
+  // After the password check, so the answer tells only the account's owner.
+  if (runtime.options.requireEmailVerification && user.emailVerifiedAt === null)
+    throw new BreakwaterError('EMAIL_NOT_VERIFIED')
   return openSession(runtime, user, client, 'login.succeeded')
 }
