@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { Database } from '@breakwater/db'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { type BreakwaterOptions, breakwater } from '../src/index.js'
@@ -24,6 +26,8 @@ export interface Server {
   close(): Promise<void>
 }
 
+const TEST_OUTBOX = path.join(tmpdir(), `breakwater-test-outbox-${process.pid}`)
+
 /** A fixed key-encryption secret for tests (32 bytes, base64url); PostgreSQL needs one. */
 export const TEST_SECRET = Buffer.alloc(32, 7).toString('base64url')
 
@@ -47,7 +51,13 @@ export async function startServer(
   fastifyOptions: FastifyServerOptions = {},
 ): Promise<Server> {
   const app = Fastify({ logger: false, ...fastifyOptions })
-  await app.register(breakwater, { database, secret: TEST_SECRET, ...options })
+  await app.register(breakwater, {
+    database,
+    secret: TEST_SECRET,
+    // Mail a test does not read goes to a private temporary folder, not the package's.
+    mail: { outboxDir: TEST_OUTBOX },
+    ...options,
+  })
   await configure?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()

@@ -12,6 +12,10 @@ const MUTATIONS = [
   'auth.logout',
   'auth.logoutAll',
   'auth.changePassword',
+  'auth.requestEmailVerification',
+  'auth.verifyEmail',
+  'auth.requestPasswordReset',
+  'auth.resetPassword',
   'sessions.revoke',
 ] as const
 const QUERIES = ['auth.me', 'sessions.list'] as const
