@@ -53,7 +53,13 @@ const SPEC_REASONS = [
 type SpecReason = (typeof SPEC_REASONS)[number]
 
 /** SPEC §3's `user`, `session`, `tokens` and `sessions.list` rows (instants are ISO-8601 strings). */
-type User = { id: string; email: string; displayName: string | null; createdAt: string }
+type User = {
+  id: string
+  email: string
+  displayName: string | null
+  emailVerified: boolean
+  createdAt: string
+}
 type Session = {
   id: string
   accessTokenExpiresAt: string
