@@ -95,7 +95,9 @@ export function breakwaterErrorFormatter<TShape extends { data: object } = TRPCD
   const wrapped: Formatter<WithBreakwaterReason<TShape>> = (opts) => {
     const shape = (formatter ? formatter(opts) : opts.shape) as { message: string; data: object }
     const breakwater = breakwaterErrorOf(opts.error)
-    if (breakwater === undefined && !isStorageError(opts.error)) return shape as never
+    // A 500 never says more than that, whoever formatted it.
+    if (breakwater === undefined && opts.error.code !== 'INTERNAL_SERVER_ERROR')
+      return shape as never
     const { stack: _stack, ...data } = shape.data as { stack?: unknown }
     return {
       ...shape,
@@ -105,10 +107,6 @@ export function breakwaterErrorFormatter<TShape extends { data: object } = TRPCD
   }
   wrappedFormatters.add(wrapped)
   return wrapped
-}
-
-function isStorageError(error: TRPCError): boolean {
-  return error.code === 'INTERNAL_SERVER_ERROR'
 }
 
 const ownFormatter = breakwaterErrorFormatter(

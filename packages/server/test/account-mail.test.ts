@@ -1,40 +1,14 @@
 // SPEC §9 (first part): email verification and password reset, mailed through a real
 // SMTP server on loopback and read back with mailparser.
-import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { forEachDialect } from '@breakwater/db/testing'
-import { type ParsedMail, simpleParser } from 'mailparser'
-import { SMTPServer } from 'smtp-server'
+import type { ParsedMail } from 'mailparser'
 import t, { type Test } from 'tap'
 import { Client, manualClock, PASSWORD, sleep, startServer, uniqueEmail } from './helpers.js'
+import { startSmtpServer } from './smtp.js'
 
 const NEW_PASSWORD = 'an even sturdier passphrase 43'
 const PUBLIC_URL = 'https://app.example.test'
-
-async function smtpServer() {
-  const received: ParsedMail[] = []
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          received.push(mail)
-          callback()
-        },
-        (error: Error) => callback(error),
-      )
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.server.address() as AddressInfo
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
 
 /** Waits (bounded) for the n-th mail to arrive; the link's token from its text part. */
 async function nthMail(received: ParsedMail[], n: number): Promise<ParsedMail> {
@@ -52,7 +26,7 @@ function tokenIn(mail: ParsedMail, action: string): string {
 
 t.test('email verification and password reset through SMTP', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const smtp = await smtpServer()
+    const smtp = await startSmtpServer()
     t.teardown(smtp.close)
     const logged: string[] = []
     const stream = new Writable({
@@ -220,7 +194,7 @@ t.test('REQUIRE_EMAIL_VERIFICATION: an unverified login is refused after the pas
   forEachDialect<Test>(
     t,
     async (t, database) => {
-      const smtp = await smtpServer()
+      const smtp = await startSmtpServer()
       t.teardown(smtp.close)
       const server = await startServer(database, {
         requireEmailVerification: true,

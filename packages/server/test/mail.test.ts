@@ -1,46 +1,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { type ParsedMail, simpleParser } from 'mailparser'
-import { SMTPServer } from 'smtp-server'
 import t from 'tap'
 import { Mailer, outboxTransport, smtpTransport } from '../src/mail/mailer.js'
 import { DEFAULT_TEMPLATES } from '../src/mail/templates.js'
-
-/** A real SMTP server on loopback; `failFirst` refuses that many messages first. */
-async function smtpServer(failFirst = 0) {
-  const received: ParsedMail[] = []
-  let refused = 0
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          if (refused < failFirst) {
-            refused++
-            callback(new Error('451 try again later'))
-            return
-          }
-          received.push(mail)
-          callback()
-        },
-        (error: Error) => callback(error),
-      )
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.server.address() as AddressInfo
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
+import { startSmtpServer } from './smtp.js'
 
 function capturedLog() {
   const lines: string[] = []
@@ -57,7 +24,7 @@ const TOKEN = 'sEcReTtOkEn-0123456789abcdefghij'
 const link = `http://127.0.0.1:3000/verify?token=${TOKEN}`
 
 t.test('SMTP: text and HTML parts, the display name escaped in HTML', async (t) => {
-  const smtp = await smtpServer()
+  const smtp = await startSmtpServer()
   t.teardown(smtp.close)
   const { lines, log } = capturedLog()
   const mailer = new Mailer({
@@ -89,7 +56,7 @@ t.test('SMTP: text and HTML parts, the display name escaped in HTML', async (t) 
 })
 
 t.test('a failed send is retried with backoff, and the request never sees it', async (t) => {
-  const smtp = await smtpServer(2)
+  const smtp = await startSmtpServer(2)
   t.teardown(smtp.close)
   const { lines, log } = capturedLog()
   const mailer = new Mailer({
@@ -114,7 +81,7 @@ t.test('a failed send is retried with backoff, and the request never sees it', a
 })
 
 t.test('an unreachable server: bounded retries, then one line giving up', async (t) => {
-  const smtp = await smtpServer()
+  const smtp = await startSmtpServer()
   await smtp.close()
   const { lines, log } = capturedLog()
   const mailer = new Mailer({
