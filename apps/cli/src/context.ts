@@ -12,6 +12,8 @@ export interface CommandContext {
   /** The server, e.g. `http://127.0.0.1:3000` (the tRPC endpoint is `/trpc` under it). */
   server: string
   out: (line: string) => void
+  /** Remarks beside the output (stderr), so stdout stays what scripts read. */
+  note: (line: string) => void
 }
 
 /** `--url`, else `BREAKWATER_URL`, else the default; `/trpc` is added unless given. */
@@ -31,7 +33,11 @@ export function resolveServer(
   return raw
 }
 
-export function createContext(server: string, out: (line: string) => void): CommandContext {
+export function createContext(
+  server: string,
+  out: (line: string) => void,
+  note: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): CommandContext {
   const store = credentialsStore()
   const trpcUrl = server.endsWith('/trpc') ? server : `${server}/trpc`
   const client = createBreakwaterClient<BreakwaterRouter>({
@@ -45,5 +51,5 @@ export function createContext(server: string, out: (line: string) => void): Comm
       return fetch(input, { ...init, headers })
     },
   })
-  return { client, store, server, out }
+  return { client, store, server, out, note }
 }

@@ -9,6 +9,17 @@ export class NotSignedIn extends Error {
   }
 }
 
+/**
+ * A failure said in the command's own terms (a wrong current password, a
+ * confirmation that did not match): one line, exit code 1.
+ */
+export class CommandError extends Error {
+  override name = 'CommandError'
+}
+
+/** What a mailed link that cannot be used gets: unknown, used, replaced or expired look alike. */
+export const LINK_INVALID_MESSAGE = 'This link is invalid, used or expired. Ask for a new one.'
+
 const REASON_MESSAGES: Partial<Record<string, string>> = {
   INVALID_CREDENTIALS: 'Wrong email or password.',
   TOKEN_MISSING: 'Not signed in. Run: breakwater login --email <email>',
@@ -18,8 +29,28 @@ const REASON_MESSAGES: Partial<Record<string, string>> = {
   EMAIL_TAKEN: 'An account with this email already exists.',
   WEAK_PASSWORD: 'The password is too weak: use 12 to 256 characters, not a common password.',
   SESSION_NOT_FOUND: 'No such session.',
+  LINK_INVALID: LINK_INVALID_MESSAGE,
+  EMAIL_NOT_VERIFIED:
+    'Confirm your email address first: open the link we mailed you, or run breakwater verify <link>.',
   DB_UNAVAILABLE: 'The server cannot reach its database. Try again shortly.',
   REFRESH_UNAVAILABLE: 'Cannot reach the server to renew the session.',
+}
+
+/**
+ * Awaits a call and, for the reasons given, replaces the server's message with
+ * one that fits the command (the same `INVALID_CREDENTIALS` means a wrong
+ * password in `delete-account` and a wrong code in `login --code`).
+ */
+export async function rephrase<T>(
+  call: Promise<T>,
+  messages: Partial<Record<string, string>>,
+): Promise<T> {
+  try {
+    return await call
+  } catch (error) {
+    const message = messages[readReason(error) ?? '']
+    throw message ? new CommandError(message, { cause: error }) : error
+  }
 }
 
 function networkCause(error: unknown): string | undefined {
@@ -51,7 +82,8 @@ export function describe(error: unknown, server: string): { message: string; exi
   if ((error as { code?: unknown })?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
     return { message: `${(error as Error).message}. See: breakwater --help`, exitCode: 2 }
   }
-  if (error instanceof NotSignedIn) return { message: error.message, exitCode: 1 }
+  if (error instanceof NotSignedIn || error instanceof CommandError)
+    return { message: error.message, exitCode: 1 }
   if (error instanceof SessionExpiredError) {
     return {
       message: `${error.message.replace(/\.$/, '')}: run breakwater login --email <email>`,

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
-import { login, register } from './commands/login.js'
+import { changeEmail } from './commands/change-email.js'
+import { deleteAccount } from './commands/delete-account.js'
+import { login, loginWithCode, register } from './commands/login.js'
 import { logout } from './commands/logout.js'
+import { resetPassword } from './commands/reset-password.js'
 import { revoke, sessions } from './commands/sessions.js'
+import { verify } from './commands/verify.js'
 import { whoami } from './commands/whoami.js'
 import { createContext, DEFAULT_URL, resolveServer } from './context.js'
 import { describe } from './errors.js'
@@ -13,7 +17,16 @@ const USAGE = `Usage: breakwater <command> [options]
 Commands:
   register --email E [--name N]  create an account and sign in (password from stdin or a prompt)
   login --email E                sign in (password from stdin or a prompt)
+  login --code --email E         sign in with a 6-digit code mailed to E
   whoami                         print the signed-in email
+  verify                         mail yourself a link to verify your email address
+  verify <link>                  verify it with the link from that mail (or its token)
+  reset-password --email E       mail a reset link to E, then ask for it and the new password
+  reset-password <link>          set a new password with that link (every session ends)
+  change-email --email NEW       ask your password, then mail a confirmation link to NEW
+  change-email <link>            confirm the change with that link
+  delete-account [--yes]         delete your account (asks your password, then your email
+                                 to confirm unless --yes) and forget its credentials
   sessions                       list your sessions
   revoke <session-id>            end a session
   logout                         end this session and forget its credentials
@@ -22,6 +35,8 @@ Options:
   --url URL   the server (default: $BREAKWATER_URL or ${DEFAULT_URL})
   -h, --help  show this help
 
+Passwords, links and codes are read from a hidden prompt, or one per line from piped
+stdin in the order asked. Quote a pasted link: '<link>'. Links work once.
 Credentials live in $BREAKWATER_CONFIG_DIR (default ~/.config/breakwater), mode 0600.`
 
 /** Runs one command; resolves to the exit code. */
@@ -36,6 +51,8 @@ export async function run(argv: string[]): Promise<number> {
         url: { type: 'string' },
         email: { type: 'string' },
         name: { type: 'string' },
+        code: { type: 'boolean' },
+        yes: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -51,10 +68,22 @@ export async function run(argv: string[]): Promise<number> {
         await register(ctx, values)
         break
       case 'login':
-        await login(ctx, values)
+        await (values.code ? loginWithCode(ctx, values) : login(ctx, values))
         break
       case 'whoami':
         await whoami(ctx)
+        break
+      case 'verify':
+        await verify(ctx, rest[0])
+        break
+      case 'reset-password':
+        await resetPassword(ctx, values, rest[0])
+        break
+      case 'change-email':
+        await changeEmail(ctx, values, rest[0])
+        break
+      case 'delete-account':
+        await deleteAccount(ctx, values)
         break
       case 'sessions':
         await sessions(ctx)

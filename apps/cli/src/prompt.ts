@@ -1,4 +1,5 @@
 import { stderr, stdin } from 'node:process'
+import { nextPipedLine } from './piped-lines.js'
 
 /** A usage problem: reported with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -6,28 +7,39 @@ export class UsageError extends Error {
 }
 
 /**
- * The password: the first line of stdin when it is piped (scripts, tests), or
- * typed at a hidden prompt on a terminal. It never appears in arguments,
- * where `ps` and shell history would keep it.
+ * One answer: the next line of stdin when it is piped (scripts, tests), or
+ * typed at a prompt on a terminal, hidden unless `visible`. Empty: a
+ * `UsageError` with `missing`.
  */
-export async function readPassword(prompt = 'Password: '): Promise<string> {
-  const password = stdin.isTTY ? await hiddenPrompt(prompt) : await firstLineOfStdin()
-  if (!password)
-    throw new UsageError('A password is required (type it at the prompt or pipe it on stdin).')
-  return password
+async function ask(prompt: string, missing: string, visible = false): Promise<string> {
+  const answer = stdin.isTTY ? await terminalPrompt(prompt, visible) : await nextPipedLine()
+  if (!answer) throw new UsageError(missing)
+  return answer
 }
 
-async function firstLineOfStdin(): Promise<string> {
-  let text = ''
-  stdin.setEncoding('utf8')
-  for await (const chunk of stdin) {
-    text += chunk as string
-    if (text.includes('\n')) break
-  }
-  return text.split(/\r?\n/)[0] ?? ''
+/**
+ * The password: a line of stdin when it is piped, or typed at a hidden
+ * prompt on a terminal. It never appears in arguments, where `ps` and shell
+ * history would keep it.
+ */
+export function readPassword(prompt = 'Password: '): Promise<string> {
+  return ask(prompt, 'A password is required (type it at the prompt or pipe it on stdin).')
 }
 
-function hiddenPrompt(prompt: string): Promise<string> {
+/**
+ * A mailed link, its token, or a sign-in code: hidden as a password is, since
+ * for a few minutes it works like one.
+ */
+export function readSecret(prompt: string, missing: string): Promise<string> {
+  return ask(prompt, missing)
+}
+
+/** An answer that is no secret (a confirmation), echoed as it is typed. */
+export function readLine(prompt: string, missing: string): Promise<string> {
+  return ask(prompt, missing, true)
+}
+
+function terminalPrompt(prompt: string, visible: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     stderr.write(prompt)
     stdin.setRawMode(true)
@@ -46,8 +58,13 @@ function hiddenPrompt(prompt: string): Promise<string> {
       for (const char of chunk) {
         if (char === '\r' || char === '\n' || char === '\u0004') return finish()
         if (char === '\u0003') return finish(new UsageError('Cancelled.'))
-        if (char === '\u007f' || char === '\b') value = value.slice(0, -1)
-        else if (char >= ' ') value += char
+        if (char === '\u007f' || char === '\b') {
+          if (visible && value) stderr.write('\b \b')
+          value = value.slice(0, -1)
+        } else if (char >= ' ') {
+          value += char
+          if (visible) stderr.write(char)
+        }
       }
     }
     stdin.on('data', onData)

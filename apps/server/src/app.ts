@@ -101,6 +101,8 @@ export async function buildApp(
       },
       verificationTtl: config.verificationTtl,
       passwordResetTtl: config.passwordResetTtl,
+      emailChangeTtl: config.emailChangeTtl,
+      signInCodeTtl: config.signInCodeTtl,
       mailLimit: config.mailLimit,
       requireEmailVerification: config.requireEmailVerification,
       onAuditEvent: (event) =>
@@ -120,7 +122,13 @@ export async function buildApp(
     })
     const webDir = config.webDir ?? DEFAULT_WEB_DIR
     if (existsSync(path.join(webDir, 'index.html'))) {
-      await app.register(fastifyStatic, { root: webDir, prefix: '/', wildcard: false })
+      await app.register(fastifyStatic, {
+        root: webDir,
+        prefix: '/',
+        wildcard: false,
+        // Mailed links carry their token in the query: no page may pass it on as a Referer.
+        setHeaders: (response) => response.setHeader('Referrer-Policy', 'no-referrer'),
+      })
       app.setNotFoundHandler((request, reply) => {
         if (
           request.method === 'GET' &&

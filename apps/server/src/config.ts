@@ -21,6 +21,8 @@ const OPTION_OF = {
   PUBLIC_URL: 'publicUrl',
   VERIFICATION_TTL: 'verificationTtl',
   PASSWORD_RESET_TTL: 'passwordResetTtl',
+  EMAIL_CHANGE_TTL: 'emailChangeTtl',
+  SIGN_IN_CODE_TTL: 'signInCodeTtl',
   MAIL_LIMIT: 'mailLimit',
   REQUIRE_EMAIL_VERIFICATION: 'requireEmailVerification',
 } as const
@@ -67,6 +69,8 @@ export interface Config {
   readonly mailFrom: string | undefined
   readonly verificationTtl: number
   readonly passwordResetTtl: number
+  readonly emailChangeTtl: number
+  readonly signInCodeTtl: number
   readonly mailLimit: string
   readonly requireEmailVerification: boolean
 }
@@ -243,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: raw('PUBLIC_URL'),
     verificationTtl: raw('VERIFICATION_TTL'),
     passwordResetTtl: raw('PASSWORD_RESET_TTL'),
+    emailChangeTtl: raw('EMAIL_CHANGE_TTL'),
+    signInCodeTtl: raw('SIGN_IN_CODE_TTL'),
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })
@@ -288,6 +294,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env.MAIL_FROM?.trim() || undefined,
     verificationTtl: settings.verificationTtl,
     passwordResetTtl: settings.passwordResetTtl,
+    emailChangeTtl: settings.emailChangeTtl,
+    signInCodeTtl: settings.signInCodeTtl,
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })

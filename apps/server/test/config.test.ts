@@ -22,8 +22,16 @@ t.test('defaults', async (t) => {
     trustProxy: false,
     logLevel: 'info',
     revocationSync: 'notify',
+    verificationTtl: 86_400,
+    passwordResetTtl: 1_800,
+    emailChangeTtl: 1_800,
+    signInCodeTtl: 600,
   })
   t.ok(Object.isFrozen(config))
+  t.match(loadConfig({ EMAIL_CHANGE_TTL: '1h', SIGN_IN_CODE_TTL: '5m' }), {
+    emailChangeTtl: 3_600,
+    signInCodeTtl: 300,
+  })
 })
 
 t.test('every bad variable is named, once, in one list', async (t) => {
@@ -40,6 +48,8 @@ t.test('every bad variable is named, once, in one list', async (t) => {
     TRUST_PROXY: 'maybe',
     LOG_LEVEL: 'loud',
     REVOCATION_SYNC: 'carrier-pigeon',
+    EMAIL_CHANGE_TTL: 'soon',
+    SIGN_IN_CODE_TTL: '0s',
   }
   const error = (() => {
     try {

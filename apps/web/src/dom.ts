@@ -34,3 +34,35 @@ export async function busy(form: HTMLFormElement, action: () => Promise<void>): 
     form.removeAttribute('aria-busy')
   }
 }
+
+/** Goes to one of the app's pages without reloading (history.pushState, then render). */
+export type Navigate = (path: string, carry?: { email?: string }) => void
+
+/**
+ * A real link (middle-click and "copy link" work) that, on a plain click,
+ * stays in the page: `carry()` hands over what the next page may prefill.
+ */
+export function appLink(
+  path: string,
+  text: string,
+  navigate: Navigate,
+  attrs: Attrs = {},
+  carry?: () => { email?: string },
+): HTMLAnchorElement {
+  const link = h('a', { ...attrs, href: path }, text)
+  link.addEventListener('click', (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+      return
+    event.preventDefault()
+    navigate(path, carry?.())
+  })
+  return link
+}
+
+/** The `role="alert"` and `role="status"` lines every form shows its outcome in. */
+export function outcomeLines(): { error: HTMLParagraphElement; notice: HTMLParagraphElement } {
+  return {
+    error: h('p', { class: 'error', role: 'alert', 'data-testid': 'error', hidden: true }),
+    notice: h('p', { class: 'notice', role: 'status', 'data-testid': 'notice', hidden: true }),
+  }
+}

@@ -1,7 +1,30 @@
 import { readReason, type SessionEndReason } from '@breakwater/client'
 
 /** What the form was doing, for messages that depend on it. */
-export type Context = 'sign-in' | 'sign-up' | 'change-password' | 'revoke' | 'other'
+export type Context =
+  | 'sign-in'
+  | 'sign-up'
+  | 'sign-in-code'
+  | 'change-password'
+  | 'change-email'
+  | 'delete-account'
+  | 'revoke'
+  | 'link'
+  | 'other'
+
+/** How a signed-in card reports a failed call: sign out if the session is over, else say it in `where`. */
+export type Fail = (failure: unknown, where: HTMLElement, context: Context) => void
+
+/** Forms that ask for the current password: a wrong one is about that field, not the account. */
+const ASKS_CURRENT_PASSWORD: ReadonlySet<Context> = new Set([
+  'change-password',
+  'change-email',
+  'delete-account',
+])
+
+/** Shown for an unknown, used, replaced or expired mailed link (`LINK_INVALID`). */
+export const LINK_INVALID_MESSAGE =
+  'This link is invalid or has expired. Links work once, and only the newest one works: request a new one.'
 
 /** `Retry-After` (whole seconds) of a failed call, when the server sent one. */
 export function retryAfterSeconds(error: unknown): number | undefined {
@@ -36,9 +59,14 @@ export function describeError(error: unknown, context: Context): string {
   const reason = readReason(error)
   switch (reason) {
     case 'INVALID_CREDENTIALS':
-      return context === 'change-password'
-        ? 'The current password is wrong.'
-        : 'Wrong email or password.'
+      if (ASKS_CURRENT_PASSWORD.has(context)) return 'The current password is wrong.'
+      // A code is refused with this reason too (SPEC §9): wrong, used, expired or out of attempts.
+      if (context === 'sign-in-code') return 'That code is wrong or has expired. Request a new one.'
+      return 'Wrong email or password.'
+    case 'LINK_INVALID':
+      return LINK_INVALID_MESSAGE
+    case 'EMAIL_NOT_VERIFIED':
+      return 'Verify your email address first: open the link in the email we sent you.'
     case 'RATE_LIMITED': {
       const wait = retryAfterSeconds(error)
       return wait === undefined
@@ -48,6 +76,11 @@ export function describeError(error: unknown, context: Context): string {
     case 'WEAK_PASSWORD':
       return 'That password is too weak: use 12 to 256 characters, and not a common password.'
     case 'EMAIL_TAKEN':
+      // A change request names another account's address with no error (no enumeration):
+      // only the caller's own address, or a race before the link is opened, says this.
+      if (context === 'change-email') return 'That is already your email address.'
+      if (context === 'link')
+        return 'That address belongs to another account now, so yours did not change.'
       return 'An account with this email already exists. Sign in instead.'
     case 'CSRF_REJECTED':
       return 'The server refused the request as cross-site. Reload the page and try again.'
@@ -64,8 +97,13 @@ export function describeError(error: unknown, context: Context): string {
   }
   const issue = firstIssue(error)
   if (issue) {
-    if (issue.path[0] === 'email') return 'Enter a valid email address.'
-    if (issue.path[0] === 'password' || issue.path[0] === 'newPassword') return 'Enter a password.'
+    const field = issue.path[0]
+    if (field === 'email' || field === 'newEmail') return 'Enter a valid email address.'
+    if (field === 'currentPassword') return 'Enter your current password.'
+    if (field === 'password' || field === 'newPassword') return 'Enter a password.'
+    if (field === 'code') return 'Enter the 6-digit code from the email.'
+    // The server refuses a malformed token before looking it up: to the reader, the same broken link.
+    if (field === 'token') return LINK_INVALID_MESSAGE
     return `Check the form: ${issue.message}`
   }
   if (error instanceof TypeError) return 'Could not reach the server. Check the connection.'

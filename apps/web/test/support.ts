@@ -49,16 +49,17 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+/** Environment for the server; a function when a value needs the port (`PUBLIC_URL`). */
+export type ServerEnv = Record<string, string> | ((port: number) => Record<string, string>)
+
 /** Starts `apps/server` (built) as a child process with a fresh PGlite directory, serving `webDir`. */
-export async function startServer(
-  webDir: string,
-  env: Record<string, string> = {},
-): Promise<RunningServer> {
+export async function startServer(webDir: string, env: ServerEnv = {}): Promise<RunningServer> {
   if (!existsSync(SERVER_MAIN)) {
     throw new Error(`${SERVER_MAIN} is missing: build @breakwater/server-app first (turbo does)`)
   }
   const data = await tempDir('bw-web-data-')
   const port = await freePort()
+  const extra = typeof env === 'function' ? env(port) : env
   const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -71,7 +72,7 @@ export async function startServer(
       CLOCK_LEEWAY: '0s',
       LOGIN_IP_LIMIT: '1000/1m',
       LOG_LEVEL: 'silent',
-      ...env,
+      ...extra,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
@@ -132,7 +133,7 @@ const DROPPED_FEATURES = /^--disable-features=/
  */
 export async function serveBuiltApp(
   t: { teardown(fn: () => unknown): void },
-  env: Record<string, string>,
+  env: ServerEnv,
 ): Promise<RunningServer & { webDir: string }> {
   const web = await tempDir('bw-web-dist-')
   t.teardown(web.cleanup)

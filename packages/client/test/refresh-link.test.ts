@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { BreakwaterRouter } from '@breakwater/server'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
@@ -280,5 +283,35 @@ t.test('logout clears the store', async (t) => {
   t.equal(server.paths.length - before, 1, 'both calls went in one batch request')
   await client.auth.logout.mutate()
   t.equal(await store.get(), null)
+  t.equal(readReason(await client.auth.me.query().catch((e: unknown) => e)), 'TOKEN_MISSING')
+})
+
+t.test('signInWithCode signs in like login; deleteAccount signs out like logout', async (t) => {
+  const outboxDir = await mkdtemp(path.join(tmpdir(), 'breakwater-client-outbox-'))
+  t.teardown(() => rm(outboxDir, { recursive: true, force: true }))
+  const server = await startServer({ mail: { outboxDir } })
+  t.teardown(() => server.close())
+  const email = await registerUser(server.url)
+  const store = memoryTokenStore()
+  const client = createBreakwaterClient<BreakwaterRouter>({
+    url: server.url,
+    transport: 'bearer',
+    store,
+  })
+  await client.auth.requestSignInCode.mutate({ email })
+  let code: string | undefined
+  for (let i = 0; i < 150 && code === undefined; i++) {
+    for (const file of await readdir(outboxDir)) {
+      code ??= /code is (\d{6})\./.exec(await readFile(path.join(outboxDir, file), 'utf8'))?.[1]
+    }
+    if (code === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.ok(code, 'the code was mailed')
+  const signedIn = await client.auth.signInWithCode.mutate({ email, code: code as string })
+  t.ok(signedIn.tokens?.accessToken, 'bearer transport asked for by the client')
+  t.ok((await store.get())?.refreshToken, 'the tokens are stored')
+  t.equal((await client.auth.me.query()).user.email, email, 'and used')
+  await client.auth.deleteAccount.mutate({ currentPassword: PASSWORD })
+  t.equal(await store.get(), null, 'the deletion forgets the session')
   t.equal(readReason(await client.auth.me.query().catch((e: unknown) => e)), 'TOKEN_MISSING')
 })

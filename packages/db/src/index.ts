@@ -114,7 +114,10 @@ export {
   sealSigningKey,
 } from './queries/signing-keys.js'
 export {
+  changeUserEmail,
   createUser,
+  deleteUser,
+  type EmailChange,
   findUserByEmail,
   findUserById,
   type NewUser,

@@ -3,11 +3,15 @@ import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
   canonicalEmail,
+  changeUserEmail,
+  createSession,
   createUser,
   DatabaseError,
+  deleteUser,
   EmailTaken,
   findUserByEmail,
   findUserById,
+  issueOneTimeToken,
   MIGRATION_LOCK_TABLE,
   MIGRATION_TABLE,
   MigrationFailed,
@@ -16,7 +20,7 @@ import {
   updatePasswordHash,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
-import { newUser } from './helpers.js'
+import { fakeHash, newUser } from './helpers.js'
 
 // SQL metacharacters and friends, for every text field.
 const NASTY = [
@@ -83,6 +87,65 @@ forEachDialect(t, async (t, { db }) => {
       await updatePasswordHash(db, { userId: crypto.randomUUID(), passwordHash: 'x' }),
       undefined,
     )
+  })
+
+  t.test('an email change moves the address (verified) and frees the old one', async (t) => {
+    const user = await newUser(db)
+    const other = await newUser(db)
+    const at = new Date(Date.now() + 60_000)
+    const moved = await changeUserEmail(db, {
+      userId: user.id,
+      email: 'Moved@Example.com',
+      now: at,
+    })
+    t.equal(moved?.email, 'Moved@Example.com')
+    t.equal(moved?.emailCanonical, 'moved@example.com')
+    t.same(moved?.emailVerifiedAt, at, 'proved by the link: verified')
+    t.equal((await findUserByEmail(db, 'MOVED@example.com'))?.id, user.id)
+    t.equal(await findUserByEmail(db, user.email), undefined, 'the old address finds nothing')
+    const clash = await changeUserEmail(db, {
+      userId: other.id,
+      email: 'ｍｏｖｅｄ@example.com',
+    }).catch((error: unknown) => error)
+    t.equal((clash as DatabaseError).code, 'EMAIL_TAKEN', 'a canonical clash is EMAIL_TAKEN')
+    t.equal((await findUserById(db, other.id))?.email, other.email, 'and changes nothing')
+    t.equal(await changeUserEmail(db, { userId: 'nope', email: 'x@example.com' }), undefined)
+    t.equal(
+      await changeUserEmail(db, { userId: crypto.randomUUID(), email: 'y@example.com' }),
+      undefined,
+    )
+  })
+
+  t.test('deleting a user takes its sessions and one-time tokens along', async (t) => {
+    const user = await newUser(db)
+    await createSession(db, {
+      userId: user.id,
+      refreshTokenHash: fakeHash(),
+      idleTtlSeconds: 60,
+      maxAgeSeconds: 120,
+    })
+    await issueOneTimeToken(db, {
+      userId: user.id,
+      purpose: 'verify_email',
+      tokenHash: fakeHash(),
+      ttlSeconds: 60,
+    })
+    t.equal(await deleteUser(db, user.id), true)
+    t.equal(await findUserById(db, user.id), undefined)
+    const sessions = await db
+      .selectFrom('sessions')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute()
+    const tokens = await db
+      .selectFrom('one_time_tokens')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute()
+    t.same([sessions.length, tokens.length], [0, 0])
+    t.equal(await deleteUser(db, user.id), false, 'gone already')
+    t.equal(await deleteUser(db, 'not-a-uuid'), false)
+    t.ok(await createUser(db, { email: user.email, passwordHash: 'h' }), 'the address is free')
   })
 
   t.test('SQL metacharacters round-trip in every text field', async (t) => {

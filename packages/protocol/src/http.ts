@@ -26,6 +26,11 @@ export const PROCEDURES = {
   verifyEmail: 'auth.verifyEmail',
   requestPasswordReset: 'auth.requestPasswordReset',
   resetPassword: 'auth.resetPassword',
+  requestEmailChange: 'auth.requestEmailChange',
+  confirmEmailChange: 'auth.confirmEmailChange',
+  requestSignInCode: 'auth.requestSignInCode',
+  signInWithCode: 'auth.signInWithCode',
+  deleteAccount: 'auth.deleteAccount',
   listSessions: 'sessions.list',
   revokeSession: 'sessions.revoke',
 } as const

@@ -2,6 +2,9 @@
 // from one run. The server runs in a child process so the load generator does
 // not share its event loop.
 import { fork } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 
@@ -54,6 +57,10 @@ async function serve() {
     loginAccountLimit: '100000/1m',
     // Sessions refresh in a tight loop below: measure rotation, not the limit.
     refreshLimit: '999999/1m',
+    // The enumeration rounds below compare the paths of a known and an unknown
+    // address: the per-address mail limit must not turn the known one into the other.
+    mailLimit: '999999/1m',
+    mail: { outboxDir: mkdtempSync(path.join(tmpdir(), 'breakwater-bench-outbox-')) },
     secret: Buffer.alloc(32, 9).toString('base64url'),
   })
   app.get('/bare', async () => ({ user: 'anonymous' }))
@@ -103,6 +110,23 @@ function load(url: string, headers: Record<string, string> = {}, seconds = DURAT
       error ? reject(error) : resolve(result),
     )
   })
+}
+
+/** A JSON mutation under load, in a round of its own (5 connections: mail is not a hot path). */
+function post(url: string, body: unknown) {
+  return new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        connections: 5,
+        duration: ROUND_S,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    ),
+  )
 }
 
 async function rotationsPerSecond(target: Target, seconds: number): Promise<number> {
@@ -165,6 +189,19 @@ async function main() {
     const guarded = median(guardedRuns)
     const withUser = median(withUserRuns)
     const rotations = await rotationsPerSecond(target, DURATION_S)
+    // No enumeration by timing: the same mutation for a known and an unknown address.
+    const knownRuns: autocannon.Result[] = []
+    const unknownRuns: autocannon.Result[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      knownRuns.push(
+        await post(`${target.url}/trpc/auth.requestPasswordReset`, { email: target.email }),
+      )
+      unknownRuns.push(
+        await post(`${target.url}/trpc/auth.requestPasswordReset`, { email: 'nobody@example.com' }),
+      )
+    }
+    const known = median(knownRuns)
+    const unknown = median(unknownRuns)
 
     // p99 of the authenticated query while 20 logins hash passwords at once, again and again.
     let hashing = true
@@ -197,6 +234,8 @@ async function main() {
       ['the same route behind sessionGuard()', guarded],
       ['… behind sessionGuard({ user: true })', withUser],
       ['authenticated, while 20 logins hash', underLogins],
+      ['requestPasswordReset, known address', known],
+      ['requestPasswordReset, unknown address', unknown],
     ] as const
     console.log(
       `@breakwater/server bench — ${process.env.BENCH_DIALECT === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${DURATION_S}s per run, ${CONNECTIONS} connections, one run`,
@@ -218,6 +257,9 @@ async function main() {
     )
     console.log(
       `guarded plain route ÷ unguarded: ${(guarded.requests.average / bare.requests.average).toFixed(2)} (goal ≥ 0.5); with the user: ${(withUser.requests.average / bare.requests.average).toFixed(2)}`,
+    )
+    console.log(
+      `requestPasswordReset known ÷ unknown address: p50 ${(known.latency.p50 / Math.max(unknown.latency.p50, 0.001)).toFixed(2)}, req/s ${(known.requests.average / unknown.requests.average).toFixed(2)} (goal: about 1)`,
     )
     console.log(`refresh rotations/s (20 sessions refreshing in a loop): ${rotations.toFixed(0)}`)
     console.log(

@@ -3,6 +3,7 @@ import { BreakwaterError } from './errors.js'
 import type { Runtime } from './runtime.js'
 import type { ClientInfo } from './session/client.js'
 import type { EndReason } from './session/end.js'
+import type { SignInMethod } from './session/sign-in.js'
 
 /** What `beforeCreateUser` sees: the registration, before the user exists. */
 export interface NewUserInput<TFields = Record<string, unknown>> {
@@ -40,10 +41,19 @@ export interface BreakwaterHooks<TFields = Record<string, unknown>> {
   afterSignIn?: (event: {
     user: User
     session: Session
-    method: 'register' | 'password'
+    method: SignInMethod
     client: ClientInfo
   }) => void | Promise<void>
-  /** Sessions ended (logout, revocation, password change, refresh reuse). */
+  /**
+   * `auth.deleteAccount`, inside its transaction, before the user row goes: delete the
+   * team's rows that reference the user (or declare them `on delete cascade`). A throw
+   * aborts the deletion; nothing is deleted.
+   */
+  beforeDeleteUser?: (
+    user: User,
+    context: { transaction: TeamTransaction; client: ClientInfo },
+  ) => void | Promise<void>
+  /** Sessions ended (logout, revocation, password change, refresh reuse, deletion). */
   afterSessionEnd?: (event: {
     userId: string
     sessionIds: readonly string[]

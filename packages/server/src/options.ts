@@ -107,6 +107,10 @@ export interface BreakwaterOptions {
   verificationTtl?: Duration
   /** Lifetime of a password-reset link. Default `30m`. */
   passwordResetTtl?: Duration
+  /** Lifetime of an email-change link (sent to the new address). Default `30m`. */
+  emailChangeTtl?: Duration
+  /** Lifetime of a mailed sign-in code (5 attempts). Default `10m`. */
+  signInCodeTtl?: Duration
   /** Mails per address (a flood of requests for one address sends a handful). Default `3/15m`. */
   mailLimit?: RateLimit
   /** Refuse the login of an unverified address with `EMAIL_NOT_VERIFIED`. Default `false`. */
@@ -132,6 +136,7 @@ const HOOK_NAMES = new Set([
   'afterCreateUser',
   'afterSignIn',
   'afterSessionEnd',
+  'beforeDeleteUser',
 ])
 
 export interface NormalizedRateLimit {
@@ -156,6 +161,8 @@ export interface ResolvedOptions {
   readonly mail: MailOptions
   readonly verificationTtl: number
   readonly passwordResetTtl: number
+  readonly emailChangeTtl: number
+  readonly signInCodeTtl: number
   readonly mailLimit: NormalizedRateLimit
   readonly requireEmailVerification: boolean
   readonly accessTokenTtl: number
@@ -202,6 +209,8 @@ export const DEFAULTS = Object.freeze({
   auditRetention: '90d',
   verificationTtl: '24h',
   passwordResetTtl: '30m',
+  emailChangeTtl: '30m',
+  signInCodeTtl: '10m',
   mailLimit: '3/15m',
   bodyLimit: 64 * 1024,
   maxQueuedHashes: 64,
@@ -440,6 +449,8 @@ export function checkOptions(options: BreakwaterSettings): {
       publicUrl,
       verificationTtl: seconds('verificationTtl'),
       passwordResetTtl: seconds('passwordResetTtl'),
+      emailChangeTtl: seconds('emailChangeTtl'),
+      signInCodeTtl: seconds('signInCodeTtl'),
       mailLimit: limit('mailLimit'),
       requireEmailVerification,
       cookieSameSite,

@@ -5,23 +5,13 @@ import { forEachDialect } from '@breakwater/db/testing'
 import type { ParsedMail } from 'mailparser'
 import t, { type Test } from 'tap'
 import { Client, manualClock, PASSWORD, sleep, startServer, uniqueEmail } from './helpers.js'
-import { startSmtpServer } from './smtp.js'
+import { linkToken, nthMail, startSmtpServer } from './smtp.js'
 
 const NEW_PASSWORD = 'an even sturdier passphrase 43'
 const PUBLIC_URL = 'https://app.example.test'
 
-/** Waits (bounded) for the n-th mail to arrive; the link's token from its text part. */
-async function nthMail(received: ParsedMail[], n: number): Promise<ParsedMail> {
-  for (let i = 0; i < 150 && received.length < n; i++) await sleep(20)
-  const mail = received[n - 1]
-  if (!mail) throw new Error(`mail ${n} never arrived`)
-  return mail
-}
-
 function tokenIn(mail: ParsedMail, action: string): string {
-  const match = new RegExp(`${PUBLIC_URL}/${action}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text ?? '')
-  if (!match) throw new Error(`no ${action} link in the mail`)
-  return match[1] as string
+  return linkToken(mail, PUBLIC_URL, action)
 }
 
 t.test('email verification and password reset through SMTP', (t) =>

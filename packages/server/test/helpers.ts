@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Writable } from 'node:stream'
 import type { Database } from '@breakwater/db'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { type BreakwaterOptions, breakwater } from '../src/index.js'
@@ -186,3 +187,15 @@ export async function registerBearer(url: string, email = uniqueEmail()) {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A Fastify logger that keeps every line it writes, to search for secrets. */
+export function captureLog() {
+  const logged: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logged.push(String(chunk))
+      done()
+    },
+  })
+  return { logged, logger: { level: 'info', stream } }
+}

@@ -12,6 +12,9 @@ import {
   startServer,
   uniqueEmail,
 } from './helpers.js'
+import { linkToken, nthMail, startSmtpServer } from './smtp.js'
+
+const PUBLIC_URL = 'https://app.example.test'
 
 /** Polls until `check` holds or `ms` pass; returns the time it took, or -1. */
 async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
@@ -28,9 +31,11 @@ t.test('two instances on one PostgreSQL', async (t) => {
   const url = await postgres.createDatabaseUrl()
   const databaseA = await createDatabase(url)
   const databaseB = await createDatabase(url)
-  const a = await startServer(databaseA)
+  const smtp = await startSmtpServer()
+  const a = await startServer(databaseA, { publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url } })
   const b = await startServer(databaseB)
   t.teardown(async () => {
+    await smtp.close()
     await a.close()
     await b.close()
     await databaseA.close()
@@ -102,6 +107,19 @@ t.test('two instances on one PostgreSQL', async (t) => {
           newPassword: 'a brand new passphrase',
         })
       })
+      await check('resetPassword', async (client) => {
+        const email = (await client.query<AuthResult>('auth.me')).data.user.email
+        const sent = smtp.received.length
+        await client.mutation('auth.requestPasswordReset', { email })
+        const mail = await nthMail(smtp.received, sent + 1)
+        return new Client(a.url).mutation('auth.resetPassword', {
+          token: linkToken(mail, PUBLIC_URL, 'reset-password'),
+          newPassword: 'a brand new passphrase',
+        })
+      })
+      await check('deleteAccount', (client) =>
+        client.mutation('auth.deleteAccount', { currentPassword: PASSWORD }),
+      )
       t.comment(`revocation lag A → B, ms: ${lags.map((l) => l.toFixed(0)).join(', ')}`)
     },
   )

@@ -1,5 +1,6 @@
 import type { CommandContext } from '../context.js'
-import { readPassword, UsageError } from '../prompt.js'
+import { CommandError, rephrase } from '../errors.js'
+import { readPassword, readSecret, UsageError } from '../prompt.js'
 
 function requireEmail(email: string | undefined): string {
   if (!email) throw new UsageError('--email is required.')
@@ -11,6 +12,37 @@ export async function login(ctx: CommandContext, options: { email?: string }): P
   const email = requireEmail(options.email)
   const password = await readPassword()
   const { user } = await ctx.client.auth.login.mutate({ email, password, transport: 'bearer' })
+  ctx.out(`Signed in as ${user.email}.`)
+}
+
+/**
+ * `login --code --email E`: has a 6-digit code mailed to E, asks for it, and
+ * signs in with it; the tokens go to the credentials file as with `login`.
+ */
+export async function loginWithCode(
+  ctx: CommandContext,
+  options: { email?: string },
+): Promise<void> {
+  const email = requireEmail(options.email)
+  await ctx.client.auth.requestSignInCode.mutate({ email })
+  // The server answers alike for unknown addresses (no enumeration); so do we.
+  ctx.out(`If ${email} has an account, a sign-in code is on its way to it.`)
+  // Spaces copied along ("123 456") are no part of the code; a malformed one costs no attempt.
+  const code = (
+    await readSecret(
+      'Code from the mail: ',
+      'The code from the mail is required (type it at the prompt or pipe it on stdin).',
+    )
+  ).replace(/\s+/g, '')
+  if (!/^\d{6}$/.test(code)) throw new CommandError('A sign-in code is 6 digits.')
+  // The client stores the tokens, as for login.
+  const { user } = await rephrase(
+    ctx.client.auth.signInWithCode.mutate({ email, code, transport: 'bearer' }),
+    {
+      INVALID_CREDENTIALS:
+        'Wrong or expired code. Ask for a new one: breakwater login --code --email <email>',
+    },
+  )
   ctx.out(`Signed in as ${user.email}.`)
 }
 

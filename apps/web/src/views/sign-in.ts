@@ -1,16 +1,28 @@
 import type { Api, Me } from '../api.js'
-import { busy, h, say } from '../dom.js'
+import { appLink, busy, h, type Navigate, say } from '../dom.js'
 import { describeError } from '../messages.js'
 
 export interface SignInProps {
   api: Api
   /** Why we are here (signed out elsewhere, session expired), if there is news. */
   notice?: string | undefined
+  /** What to prefill (coming back from the reset or code pages). */
+  email?: string | undefined
+  navigate: Navigate
   onSignedIn(me: Me): void
 }
 
-/** The sign-in / sign-up form. Enter signs in; "Create account" registers. */
-export function signInView({ api, notice, onSignedIn }: SignInProps): HTMLElement {
+/**
+ * The sign-in / sign-up form. Enter signs in; "Create account" registers.
+ * Links lead to the password reset and to signing in with a mailed code.
+ */
+export function signInView({
+  api,
+  notice,
+  email: initial,
+  navigate,
+  onSignedIn,
+}: SignInProps): HTMLElement {
   const email = h('input', {
     type: 'email',
     name: 'email',
@@ -18,6 +30,7 @@ export function signInView({ api, notice, onSignedIn }: SignInProps): HTMLElemen
     required: true,
     'data-testid': 'email',
   })
+  email.value = initial ?? ''
   const password = h('input', {
     type: 'password',
     name: 'password',
@@ -38,6 +51,10 @@ export function signInView({ api, notice, onSignedIn }: SignInProps): HTMLElemen
     { type: 'submit', value: 'sign-up', class: 'secondary', 'data-testid': 'sign-up' },
     'Create account',
   )
+  // The next page prefills the address typed here.
+  const typed = () => ({ email: email.value })
+  const forgot = { 'data-testid': 'forgot-password' }
+  const code = { 'data-testid': 'use-code' }
   const form = h(
     'form',
     { class: 'card', 'data-testid': 'sign-in-form', novalidate: true },
@@ -48,6 +65,12 @@ export function signInView({ api, notice, onSignedIn }: SignInProps): HTMLElemen
     h('p', { class: 'hint' }, 'New here? Choose a password of at least 12 characters.'),
     error,
     h('div', { class: 'actions' }, signIn, signUp),
+    h(
+      'p',
+      { class: 'links' },
+      appLink('/forgot-password', 'Forgot password?', navigate, forgot, typed),
+      appLink('/sign-in-with-code', 'Sign in with a code', navigate, code, typed),
+    ),
   )
 
   form.addEventListener('submit', (event) => {

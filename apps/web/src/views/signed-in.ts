@@ -1,7 +1,9 @@
 import { SessionExpiredError } from '@breakwater/client'
 import type { Api, Me, SessionRow } from '../api.js'
 import { busy, h, say } from '../dom.js'
-import { describeError, endMessage } from '../messages.js'
+import { describeError, endMessage, type Fail } from '../messages.js'
+import { deleteAccountCard } from './delete-account.js'
+import { emailCard } from './email-card.js'
 
 /** How often the page re-reads `auth.me` and the sessions: a revocation elsewhere shows within seconds. */
 export const POLL_MS = 2000
@@ -49,7 +51,7 @@ function device(userAgent: string | null): string {
   return os ? `${browser} on ${os}` : browser
 }
 
-/** The signed-in page: who, token countdown, sessions, password, sign-out. */
+/** The signed-in page: who, token countdown, sessions, email, password, sign-out, deletion. */
 export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
   const { client } = api
   let disposed = false
@@ -59,11 +61,7 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     onSignedOut(notice)
   }
   /** A call failed: sign out if the session is over, else say what went wrong. */
-  const fail = (
-    failure: unknown,
-    where: HTMLElement,
-    context: Parameters<typeof describeError>[1],
-  ) => {
+  const fail: Fail = (failure, where, context) => {
     if (disposed) return
     if (failure instanceof SessionExpiredError) return end(endMessage(failure.reason))
     say(where, describeError(failure, context))
@@ -195,6 +193,9 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     }
   }
 
+  // Email: verified or not, and changing it
+  const emailSection = emailCard({ api, me, fail })
+
   // Change password
   const currentPassword = h('input', {
     type: 'password',
@@ -298,12 +299,21 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
   signOut.addEventListener('click', leave(false))
   signOutEverywhere.addEventListener('click', leave(true))
 
+  // Delete account. Not through `end`: a poll that saw the session die in the
+  // meantime may already have left with "session ended"; this says why.
+  const deleteCard = deleteAccountCard({
+    api,
+    fail,
+    onDeleted: () => onSignedOut('Your account was deleted, and every session with it.'),
+  })
+
   // Every POLL_MS: who am I (renews the token when due; finds a revoked session), then the sessions.
   async function refresh(): Promise<void> {
     const current = await client.auth.me.query()
     if (disposed) return
     me = current
     email.textContent = current.user.email
+    emailSection.update(current)
     const list = await client.sessions.list.query()
     if (disposed) return
     renderSessions(list)
@@ -326,8 +336,10 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     header,
     tokenCard,
     sessionsCard,
+    emailSection.element,
     passwordForm,
     signOutCard,
+    deleteCard,
   )
   return {
     element,

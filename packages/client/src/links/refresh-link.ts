@@ -17,16 +17,25 @@ import { readReason, SessionExpiredError } from '../errors.js'
  */
 interface SessionPaths {
   signIn: ReadonlySet<string>
-  register: string
-  login: string
+  /** Sign-ins whose result carries tokens only when asked for `transport: 'bearer'`. */
+  withTransport: ReadonlySet<string>
   logout: string
   logoutAll: string
+  deleteAccount: string
   me: string
 }
 
 function sessionPaths(auth: BreakwaterAuth): SessionPaths {
-  const { register, login, refresh, logout, logoutAll, me } = auth.paths
-  return { signIn: new Set([login, register, refresh]), register, login, logout, logoutAll, me }
+  const { register, login, signInWithCode, refresh, logout, logoutAll, deleteAccount, me } =
+    auth.paths
+  return {
+    signIn: new Set([login, register, signInWithCode, refresh]),
+    withTransport: new Set([login, register, signInWithCode]),
+    logout,
+    logoutAll,
+    deleteAccount,
+    me,
+  }
 }
 
 function dataOf(envelope: OperationResultEnvelope<unknown, unknown>): unknown {
@@ -55,8 +64,9 @@ function asClientError(error: unknown): TRPCClientError<AnyRouter> {
  *   runs once and every waiting call rejects with {@link SessionExpiredError};
  *   nothing is retried. Network failures during refresh are retried with
  *   backoff and never sign out.
- * - Sign-in results (bearer: `tokens`; cookie: `session.accessTokenExpiresAt`)
- *   are kept; `auth.logout` forgets the session locally whatever the server said.
+ * - Sign-in results (`login`, `register`, `signInWithCode`; bearer: `tokens`;
+ *   cookie: `session.accessTokenExpiresAt`) are kept; `auth.logout` forgets the
+ *   session locally whatever the server said, `auth.deleteAccount` once it succeeded.
  *
  * @example
  * ```ts
@@ -77,6 +87,8 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
       if (paths.signIn.has(op.path) || op.path === paths.logout || op.path === paths.logoutAll) {
         return sessionCall(auth, paths, op, next)
       }
+      // Refreshed around like any call (it needs a live access token), then the end of the session.
+      const endsSession = op.path === paths.deleteAccount
       return observable((observer) => {
         let subscription: Unsubscribable | undefined
         let disposed = false
@@ -85,16 +97,23 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
           if (!disposed) observer.error(asClientError(error) as TRPCClientError<TRouter>)
         }
 
+        // The caller sees a result that ends the session only once the session is forgotten.
+        let forgotten: Promise<unknown> = Promise.resolve()
         const send = () => {
           if (disposed) return
           const generation = auth.generation
           subscription = next(op).subscribe({
             next(envelope) {
               if (op.path === paths.me) auth.observeSession(dataOf(envelope))
-              observer.next(envelope)
+              if (!endsSession) return observer.next(envelope)
+              forgotten = auth.signOut().then(() => {
+                if (!disposed) observer.next(envelope)
+              }, fail)
             },
             complete() {
-              observer.complete()
+              void forgotten.then(() => {
+                if (!disposed) observer.complete()
+              })
             },
             error(error) {
               const reason = readReason(error)
@@ -160,7 +179,7 @@ function sessionCall<TRouter extends AnyRouter>(
 ): OperationResultObservable<TRouter, unknown> {
   let op = original
   const path = op.path
-  if (auth.transport === 'bearer' && (path === paths.login || path === paths.register)) {
+  if (auth.transport === 'bearer' && paths.withTransport.has(path)) {
     // The bearer transport needs tokens in the result; ask for them unless the caller chose.
     if (isPlainObject(op.input) && op.input.transport === undefined) {
       op = { ...op, input: { ...op.input, transport: 'bearer' } }

@@ -87,16 +87,17 @@ export async function createUser(db: Executor, input: NewUser): Promise<User> {
       .executeTakeFirstOrThrow()
     return toUser(row)
   } catch (error) {
-    // The guarded driver reports a violated constraint by name (never by message).
-    if (
-      error instanceof QueryFailed &&
-      error.sqlState === '23505' &&
-      EMAIL_KEYS.has(error.constraint ?? '')
-    ) {
-      throw new EmailTaken({ cause: error })
-    }
-    throw error
+    throw emailTakenOr(error)
   }
+}
+
+// The guarded driver reports a violated constraint by name (never by message).
+function emailTakenOr(error: unknown): unknown {
+  return error instanceof QueryFailed &&
+    error.sqlState === '23505' &&
+    EMAIL_KEYS.has(error.constraint ?? '')
+    ? new EmailTaken({ cause: error })
+    : error
 }
 
 // Serialised here, not by the driver: `pg` would send an array as a PostgreSQL array,
@@ -190,4 +191,56 @@ export async function updateUserFields(
     .returningAll()
     .executeTakeFirst()
   return row && toUser(row)
+}
+
+/** Input of {@link changeUserEmail}. */
+export interface EmailChange {
+  readonly userId: string
+  /** The new address, proved by a link mailed to it: it is stored as verified. */
+  readonly email: string
+  readonly now?: Date
+}
+
+/**
+ * Moves a user to a new address (SPEC §9 `auth.confirmEmailChange`), verified, since
+ * the change is confirmed from the new mailbox.
+ *
+ * @returns the updated user, or `undefined` when there is no such user.
+ * @throws {EmailTaken} (`EMAIL_TAKEN`) when another account has the canonical address
+ *   (it registered after the change was requested).
+ */
+export async function changeUserEmail(db: Executor, input: EmailChange): Promise<User | undefined> {
+  if (!isUuid(input.userId) || !isStorableText(input.email)) return undefined
+  const at = instant(input.now)
+  try {
+    const row = await db
+      .updateTable('users')
+      .set({
+        email: input.email,
+        email_canonical: canonicalEmail(input.email),
+        email_verified_at: at,
+        updated_at: at,
+      })
+      .where('id', '=', input.userId)
+      .returningAll()
+      .executeTakeFirst()
+    return row && toUser(row)
+  } catch (error) {
+    throw emailTakenOr(error)
+  }
+}
+
+/**
+ * Deletes a user with its sessions, refresh tokens and one-time tokens (foreign keys
+ * cascade). End the sessions first (`revokeUserSessions`, in the same transaction) so
+ * every instance hears of it. The audit trail keeps its rows: they name the user by id
+ * only. A team table that references `users` without `on delete cascade` makes this
+ * fail: delete those rows first (the `beforeDeleteUser` hook of the server).
+ *
+ * @returns whether the user existed.
+ */
+export async function deleteUser(db: Executor, userId: string): Promise<boolean> {
+  if (!isUuid(userId)) return false
+  const result = await db.deleteFrom('users').where('id', '=', userId).executeTakeFirst()
+  return Number(result.numDeletedRows) === 1
 }

@@ -10,19 +10,26 @@ import {
 } from '../session/account-mail.js'
 import { changePassword } from '../session/change-password.js'
 import { currentSession } from '../session/current.js'
+import { deleteAccount } from '../session/delete-account.js'
+import { confirmEmailChange, requestEmailChange } from '../session/email-change.js'
 import { refresh } from '../session/refresh.js'
 import { login, register } from '../session/sign-in.js'
+import { requestSignInCode, signInWithCode } from '../session/sign-in-code.js'
 import { logout, logoutAll } from '../session/sign-out.js'
 import type { Builders } from './builders.js'
 import {
+  accountDeletion,
   changePasswordInput,
+  codeSignIn,
   credentials,
+  emailChangeRequest,
   linkTokenInput,
   logoutAllInput,
   logoutInput,
   passwordReset,
   passwordResetRequest,
   refreshInput,
+  signInCodeRequest,
 } from './inputs.js'
 import { clientInfo, deliver } from './issue.js'
 import { sessionView } from './views.js'
@@ -144,6 +151,40 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
 
     resetPassword: publicProcedure.input(passwordReset).mutation(async ({ ctx, input }) => {
       await resetPassword(ctx.runtime, input, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
+
+    requestEmailChange: protectedProcedure
+      .input(emailChangeRequest)
+      .mutation(async ({ ctx, input }) => {
+        await requestEmailChange(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
+        return { ok: true as const }
+      }),
+
+    confirmEmailChange: publicProcedure.input(linkTokenInput).mutation(async ({ ctx, input }) => {
+      await confirmEmailChange(ctx.runtime, input.token, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
+
+    requestSignInCode: publicProcedure.input(signInCodeRequest).mutation(async ({ ctx, input }) => {
+      await requestSignInCode(ctx.runtime, input.email, clientInfo(ctx.req))
+      return { ok: true as const }
+    }),
+
+    signInWithCode: publicProcedure.input(codeSignIn).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
+      const signedIn = await signInWithCode(runtime, input, clientInfo(req))
+      return {
+        user: users.view(signedIn.user),
+        ...deliver(runtime, req, res, signedIn, input.transport),
+      }
+    }),
+
+    deleteAccount: protectedProcedure.input(accountDeletion).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res, session } = ctx
+      await deleteAccount(runtime, session, input.currentPassword, clientInfo(req))
+      if (session.via === 'cookie') clearSessionCookies(req, res, runtime.options)
       return { ok: true as const }
     }),
   }

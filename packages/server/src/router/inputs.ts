@@ -60,3 +60,20 @@ export const linkTokenInput = z.object({ token: linkToken })
 export const passwordResetRequest = z.object({ email })
 
 export const passwordReset = z.object({ token: linkToken, newPassword: password })
+
+export const emailChangeRequest = z.object({ newEmail: email, currentPassword: password })
+
+export const signInCodeRequest = z.object({ email })
+
+export const codeSignIn = z.object({
+  email,
+  // Spaces a user may copy along ("123 456") are not part of the code.
+  code: z
+    .string()
+    .max(32)
+    .transform((code) => code.replace(/\s+/g, ''))
+    .pipe(z.string().regex(/^\d{6}$/, 'A sign-in code is 6 digits.')),
+  transport,
+})
+
+export const accountDeletion = z.object({ currentPassword: password })

@@ -1,82 +1,20 @@
-import { randomBytes } from 'node:crypto'
 import {
-  canonicalEmail,
   consumeOneTimeToken,
   findUserByEmail,
   findUserById,
-  hitRateLimit,
-  issueOneTimeToken,
   markEmailVerified,
-  type OneTimeTokenPurpose,
   revokeUserSessions,
-  type User,
   updatePasswordHash,
 } from '@breakwater/db'
 import { BreakwaterError } from '../errors.js'
 import { acceptPassword } from '../guard/password-policy.js'
 import { limitAttemptsFromIp } from '../guard/rate-limit.js'
-import { DEFAULT_TEMPLATES, type MailContext, type MailTemplates } from '../mail/templates.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
 import { sessionsEnded } from './end.js'
+import { mailLink, mayMail, mintLinkToken, tokenDigest } from './mail-links.js'
 import { hashing } from './password-check.js'
-
-/** 256 random bits, base64url: a link token (SPEC §9 asks ≥ 128). */
-function mintLinkToken(): string {
-  return randomBytes(32).toString('base64url')
-}
-
-/** How a token is stored: the server's keyed digest, bound to its purpose. */
-function tokenDigest(runtime: Runtime, purpose: OneTimeTokenPurpose, token: string): string {
-  return runtime.secrets.digest(purpose, token)
-}
-
-/**
- * Counts a mail to this address; past `mailLimit` nothing is sent and nothing
- * is said (the answer is the same either way: no enumeration).
- */
-async function mayMail(runtime: Runtime, email: string): Promise<boolean> {
-  const { max, windowSeconds } = runtime.options.mailLimit
-  const verdict = await hitRateLimit(runtime.database.db, {
-    key: `mail:${canonicalEmail(email)}`,
-    limit: max,
-    windowSeconds,
-    now: runtime.now(),
-  })
-  return verdict.allowed
-}
-
-function template(runtime: Runtime, name: keyof MailTemplates) {
-  return runtime.options.mail.templates?.[name] ?? DEFAULT_TEMPLATES[name]
-}
-
-/** Issues a link token for a user and mails the link. */
-async function mailLink(
-  runtime: Runtime,
-  user: User,
-  purpose: 'verify_email' | 'reset_password',
-  ttlSeconds: number,
-): Promise<void> {
-  const token = mintLinkToken()
-  await issueOneTimeToken(runtime.database.db, {
-    userId: user.id,
-    purpose,
-    tokenHash: tokenDigest(runtime, purpose, token),
-    ttlSeconds,
-    now: runtime.now(),
-  })
-  const action = purpose === 'verify_email' ? 'verify-email' : 'reset-password'
-  const context: MailContext = {
-    appName: runtime.options.mail.appName ?? 'Breakwater',
-    email: user.email,
-    displayName: user.displayName,
-    link: `${runtime.publicUrl()}/${action}?token=${token}`,
-    minutes: Math.round(ttlSeconds / 60),
-  }
-  const render = template(runtime, purpose === 'verify_email' ? 'verifyEmail' : 'resetPassword')
-  runtime.mailer.send({ ...render(context), to: user.email, purpose })
-}
 
 /** `auth.requestEmailVerification`: mails the signed-in user a verification link. */
 export async function requestEmailVerification(

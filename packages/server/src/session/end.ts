@@ -10,6 +10,7 @@ export type EndReason =
   | 'user_revoked'
   | 'password_changed'
   | 'password_reset'
+  | 'account_deleted'
   | 'reuse'
 
 /**

@@ -22,6 +22,9 @@ import { sessionsEnded } from './end.js'
 import { checkPassword, hashing } from './password-check.js'
 import { type IssuedSession, issue } from './tokens.js'
 
+/** How the user proved who they are, as `afterSignIn` is told. */
+export type SignInMethod = 'register' | 'password' | 'code'
+
 export interface SignedIn extends IssuedSession {
   readonly user: User
 }
@@ -38,7 +41,7 @@ export async function openSession(
   runtime: Runtime,
   user: User,
   client: ClientInfo,
-  auditType: 'user.registered' | 'login.succeeded',
+  method: SignInMethod,
 ): Promise<SignedIn> {
   const refreshToken = mintRefreshToken()
   const session = await createSession(runtime.database.db, {
@@ -60,12 +63,17 @@ export async function openSession(
     await sessionsEnded(runtime, revoked, { userId: user.id, reason: 'password_changed', client })
     throw new BreakwaterError('INVALID_CREDENTIALS')
   }
-  await runtime.audit({ type: auditType, userId: user.id, sessionId: session.id, ...client })
+  await runtime.audit({
+    type: method === 'register' ? 'user.registered' : 'login.succeeded',
+    userId: user.id,
+    sessionId: session.id,
+    ...client,
+    ...(method === 'code' ? { details: { method } } : {}),
+  })
   const issued = await issue(runtime, session, refreshToken)
   rememberSession(runtime, { user, session }, Math.floor(runtime.clock() / 1000))
   const { afterSignIn } = runtime.options.hooks
   if (afterSignIn) {
-    const method = auditType === 'user.registered' ? 'register' : 'password'
     afterTheFact(runtime, 'afterSignIn', () => afterSignIn({ user, session, method, client }))
   }
   return { user, ...issued }
@@ -121,7 +129,7 @@ export async function register(
     }
     throw error
   }
-  return openSession(runtime, user, client, 'user.registered')
+  return openSession(runtime, user, client, 'register')
 }
 
 /** `auth.login`: the guarded password check, then a new session. */
@@ -140,5 +148,5 @@ export async function login(
   // After the password check, so the answer tells only the account's owner.
   if (runtime.options.requireEmailVerification && user.emailVerifiedAt === null)
     throw new BreakwaterError('EMAIL_NOT_VERIFIED')
-  return openSession(runtime, user, client, 'login.succeeded')
+  return openSession(runtime, user, client, 'password')
 }

@@ -1,0 +1,54 @@
+import {
+  deleteUser,
+  findUserById,
+  inTransaction,
+  revokeUserSessions,
+  teamTransaction,
+} from '@breakwater/db'
+import { BreakwaterError } from '../errors.js'
+import type { Runtime } from '../runtime.js'
+import type { ClientInfo } from './client.js'
+import { forgetUser } from './current.js'
+import { sessionsEnded } from './end.js'
+import { checkPassword } from './password-check.js'
+
+/**
+ * `auth.deleteAccount`: the current password (the guarded check), then one
+ * transaction that ends every session (announced to every instance when it
+ * commits), runs the team's `beforeDeleteUser`, and deletes the user with its
+ * sessions and tokens. The address is free to register again; the audit trail
+ * keeps its rows under the user's id.
+ */
+export async function deleteAccount(
+  runtime: Runtime,
+  caller: { userId: string; sessionId: string },
+  currentPassword: string,
+  client: ClientInfo,
+): Promise<void> {
+  const found = await findUserById(runtime.database.db, caller.userId)
+  if (!found) throw new BreakwaterError('SESSION_REVOKED')
+  const user = await checkPassword(runtime, {
+    email: found.email,
+    user: found,
+    password: currentPassword,
+    client,
+    sessionId: caller.sessionId,
+    during: 'deleteAccount',
+  })
+  const { beforeDeleteUser } = runtime.options.hooks
+  const now = runtime.now()
+  const revoked = await inTransaction(runtime.database.db, async (trx) => {
+    const ended = await revokeUserSessions(trx, {
+      userId: user.id,
+      reason: 'account_deleted',
+      now,
+    })
+    if (beforeDeleteUser)
+      await beforeDeleteUser(user, { transaction: teamTransaction(trx), client })
+    await deleteUser(trx, user.id)
+    return ended
+  })
+  forgetUser(runtime, user.id)
+  await sessionsEnded(runtime, revoked, { userId: user.id, reason: 'account_deleted', client })
+  await runtime.audit({ type: 'account.deleted', userId: user.id, ...client })
+}
