@@ -84,6 +84,17 @@ export {
   revocationChannel,
 } from './queries/revocations.js'
 export {
+  acceptTotpStep,
+  countChallengeAttempt,
+  countRecoveryCodes,
+  disableTotp,
+  findTotp,
+  replaceRecoveryCodes,
+  startTotpEnrolment,
+  type TotpState,
+  useRecoveryCode,
+} from './queries/second-factors.js'
+export {
   createSession,
   deleteEndedSessions,
   findSessionById,
@@ -93,6 +104,7 @@ export {
   type NewSession,
   type RevokeSession,
   type RevokeUserSessions,
+  renewSessionAuthTime,
   revokeSession,
   revokeUserSessions,
   type Session,
@@ -134,6 +146,7 @@ export { DEFAULT_SCHEMA } from './schema-plugin.js'
 export type * from './tables/audit-event.table.js'
 export type * from './tables/one-time-token.table.js'
 export type * from './tables/rate-limit.table.js'
+export type * from './tables/recovery-code.table.js'
 export type * from './tables/refresh-token.table.js'
 export type * from './tables/session.table.js'
 export type * from './tables/signing-key.table.js'

@@ -1,6 +1,7 @@
 import type { AuditEventTable } from './tables/audit-event.table.js'
 import type { OneTimeTokenTable } from './tables/one-time-token.table.js'
 import type { RateLimitTable } from './tables/rate-limit.table.js'
+import type { RecoveryCodeTable } from './tables/recovery-code.table.js'
 import type { RefreshTokenTable } from './tables/refresh-token.table.js'
 import type { SessionTable } from './tables/session.table.js'
 import type { SigningKeyTable } from './tables/signing-key.table.js'
@@ -15,4 +16,5 @@ export interface BreakwaterSchema {
   auth_events: AuditEventTable
   rate_limits: RateLimitTable
   one_time_tokens: OneTimeTokenTable
+  recovery_codes: RecoveryCodeTable
 }

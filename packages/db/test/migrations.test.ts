@@ -48,7 +48,7 @@ async function everything(db: Kysely<unknown>): Promise<string[]> {
 
 t.test('LATEST_MIGRATION is the newest name, one-time tokens last', async (t) => {
   t.equal(LATEST_MIGRATION, NAMES.at(-1))
-  t.equal(LATEST_MIGRATION, '2026_12_01_000009_one_time_tokens')
+  t.equal(LATEST_MIGRATION, '2026_12_01_000010_strong_auth')
 })
 
 t.test('a schema migrated by a newer version is refused, in one line naming both', async (t) => {

@@ -102,6 +102,7 @@ forEachDialect(
     t.same((await migrateToLatest(db)).applied, [
       '2026_12_01_000008_user_fields',
       '2026_12_01_000009_one_time_tokens',
+      '2026_12_01_000010_strong_auth',
     ])
     t.same((await findUserById(db, id))?.fields, {}, 'a user from before the migration has {}')
   },

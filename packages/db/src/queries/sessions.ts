@@ -20,6 +20,10 @@ export interface Session {
   readonly revokedReason: string | null
   readonly userAgent: string | null
   readonly ip: string | null
+  /** When the user last proved a factor in this session (SPEC §10: `auth_time`). */
+  readonly authTime: Date
+  /** How (RFC 8176 `amr`): `['pwd']`, `['pwd', 'otp']`, `['hwk']`… */
+  readonly amr: readonly string[]
 }
 
 /** The session columns {@link toSession} reads. */
@@ -34,6 +38,8 @@ export const SESSION_COLUMNS = [
   'revoked_reason',
   'user_agent',
   'ip',
+  'auth_time',
+  'amr',
 ] as const
 
 type SessionFields = Pick<SessionRow, (typeof SESSION_COLUMNS)[number]>
@@ -51,6 +57,9 @@ export function toSession(row: SessionFields): Session {
     revokedReason: row.revoked_reason,
     userAgent: row.user_agent,
     ip: row.ip,
+    // Sessions from before SPEC §10 were opened with a password, when they were created.
+    authTime: row.auth_time ?? row.created_at,
+    amr: row.amr ?? ['pwd'],
   }
 }
 
@@ -77,6 +86,8 @@ export interface NewSession {
   readonly maxAgeSeconds: number
   readonly userAgent?: string | null
   readonly ip?: string | null
+  /** RFC 8176 methods the user signed in with. Default `['pwd']`. */
+  readonly amr?: readonly string[]
   readonly now?: Date
 }
 
@@ -104,6 +115,8 @@ export async function createSession(db: Executor, input: NewSession): Promise<Se
           user_agent: clip(input.userAgent, USER_AGENT_MAX),
           ip: clip(input.ip, IP_MAX),
           current_token_hash: input.refreshTokenHash,
+          auth_time: now,
+          amr: JSON.stringify(input.amr ?? ['pwd']),
         })
         .returning(SESSION_COLUMNS),
     )
@@ -125,6 +138,29 @@ export async function createSession(db: Executor, input: NewSession): Promise<Se
     .selectAll()
     .executeTakeFirstOrThrow()
   return toSession(row)
+}
+
+/**
+ * Records a fresh proof of a factor in a live session (step-up, SPEC §10): `auth_time`
+ * becomes `now` and `amr` the methods of this proof. Returns the session, or
+ * `undefined` when it is not live.
+ */
+export async function renewSessionAuthTime(
+  db: Executor,
+  input: { sessionId: string; amr: readonly string[]; now?: Date },
+): Promise<Session | undefined> {
+  if (!isUuid(input.sessionId)) return undefined
+  const now = instant(input.now)
+  const row = await db
+    .updateTable('sessions')
+    .set({ auth_time: now, amr: JSON.stringify(input.amr) })
+    .where('id', '=', input.sessionId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('expires_at', '>', now)
+    .returning(SESSION_COLUMNS)
+    .executeTakeFirst()
+  return row && toSession(row)
 }
 
 /**

@@ -18,6 +18,8 @@ export interface User {
   readonly fields: UserFields
   /** When a verification link proved the address (SPEC §9); `null`: not verified. */
   readonly emailVerifiedAt: Date | null
+  /** When a TOTP second factor was confirmed (SPEC §10); `null`: none. */
+  readonly totpEnabledAt: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -52,6 +54,7 @@ export function toUser(row: UserRow): User {
     tokenVersion: row.token_version,
     fields: row.fields,
     emailVerifiedAt: row.email_verified_at,
+    totpEnabledAt: row.totp_enabled_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

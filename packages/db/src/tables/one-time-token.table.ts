@@ -6,6 +6,8 @@ export type OneTimeTokenPurpose =
   | 'reset_password'
   | 'change_email'
   | 'sign_in_code'
+  /** A login waiting for its second factor (SPEC §10): 5 minutes, 5 attempts. */
+  | 'mfa_challenge'
 
 /**
  * `one_time_tokens`: at most one live row per user and purpose; the token itself is never

@@ -30,6 +30,10 @@ export interface SessionTable {
    * while the database holds no usable token. Opaque to this package.
    */
   successor_sealed: string | null
+  /** When the user last proved a factor in this session (SPEC §10); null: at `created_at`. */
+  auth_time: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** RFC 8176 methods of that proof, a JSON array; null: `["pwd"]`. */
+  amr: ColumnType<string[] | null, string | null | undefined, string | null>
 }
 
 export type SessionRow = Selectable<SessionTable>

@@ -25,6 +25,12 @@ export interface UserTable {
   fields: ColumnType<UserFields, string | undefined, string>
   /** When the address was last proven by a verification link (SPEC §9); null: never. */
   email_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** The TOTP seed, sealed by the server under its secret (opaque here); null: none. */
+  totp_sealed: ColumnType<string | null, string | null | undefined, string | null>
+  /** When TOTP was confirmed; null with a seed: enrolment pending. */
+  totp_enabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** The last 30-second step a code was accepted for: a code is never used twice. */
+  totp_last_step: ColumnType<number | null, number | null | undefined, number | null>
   created_at: ColumnType<Date, Date, never>
   updated_at: Date
 }
