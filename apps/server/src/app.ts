@@ -103,6 +103,7 @@ export async function buildApp(
       passwordResetTtl: config.passwordResetTtl,
       emailChangeTtl: config.emailChangeTtl,
       signInCodeTtl: config.signInCodeTtl,
+      stepUpMaxAge: config.stepUpMaxAge,
       mailLimit: config.mailLimit,
       requireEmailVerification: config.requireEmailVerification,
       onAuditEvent: (event) =>

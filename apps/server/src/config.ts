@@ -23,6 +23,7 @@ const OPTION_OF = {
   PASSWORD_RESET_TTL: 'passwordResetTtl',
   EMAIL_CHANGE_TTL: 'emailChangeTtl',
   SIGN_IN_CODE_TTL: 'signInCodeTtl',
+  STEP_UP_MAX_AGE: 'stepUpMaxAge',
   MAIL_LIMIT: 'mailLimit',
   REQUIRE_EMAIL_VERIFICATION: 'requireEmailVerification',
 } as const
@@ -71,6 +72,8 @@ export interface Config {
   readonly passwordResetTtl: number
   readonly emailChangeTtl: number
   readonly signInCodeTtl: number
+  /** STEP_UP_MAX_AGE: how recent a proof of a factor credential changes need. */
+  readonly stepUpMaxAge: number
   readonly mailLimit: string
   readonly requireEmailVerification: boolean
 }
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordResetTtl: raw('PASSWORD_RESET_TTL'),
     emailChangeTtl: raw('EMAIL_CHANGE_TTL'),
     signInCodeTtl: raw('SIGN_IN_CODE_TTL'),
+    stepUpMaxAge: raw('STEP_UP_MAX_AGE'),
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })
@@ -296,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordResetTtl: settings.passwordResetTtl,
     emailChangeTtl: settings.emailChangeTtl,
     signInCodeTtl: settings.signInCodeTtl,
+    stepUpMaxAge: settings.stepUpMaxAge,
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })

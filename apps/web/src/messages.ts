@@ -5,6 +5,7 @@ export type Context =
   | 'sign-in'
   | 'sign-up'
   | 'sign-in-code'
+  | 'second-factor'
   | 'change-password'
   | 'change-email'
   | 'delete-account'
@@ -62,9 +63,15 @@ export function describeError(error: unknown, context: Context): string {
       if (ASKS_CURRENT_PASSWORD.has(context)) return 'The current password is wrong.'
       // A code is refused with this reason too (SPEC §9): wrong, used, expired or out of attempts.
       if (context === 'sign-in-code') return 'That code is wrong or has expired. Request a new one.'
+      if (context === 'second-factor')
+        return 'That code is wrong, or this sign-in has expired: after 5 tries, start again with your password.'
       return 'Wrong email or password.'
     case 'LINK_INVALID':
       return LINK_INVALID_MESSAGE
+    case 'REAUTH_REQUIRED':
+      return 'For your security, confirm it is you: sign out and in again, then retry.'
+    case 'MFA_ALREADY_ENABLED':
+      return 'An authenticator app is already set up.'
     case 'EMAIL_NOT_VERIFIED':
       return 'Verify your email address first: open the link in the email we sent you.'
     case 'RATE_LIMITED': {

@@ -58,6 +58,13 @@ export interface BreakwaterAuthOptions {
    */
   onSessionExpired?: (event: { reason: SessionEndReason }) => void
   /**
+   * Step-up (SPEC §10): a call was refused with `REAUTH_REQUIRED`. Ask the user to
+   * prove it is them (a dialog that calls `auth.reauthenticate`) and resolve `true`
+   * once done: the call is then retried, once. Resolve `false` to let it fail.
+   * Calls refused together share one prompt. Unset: the call fails.
+   */
+  onReauthRequired?: () => boolean | Promise<boolean>
+  /**
    * Refresh proactively when the access token expires within this many ms.
    * Default: 30 s, or a quarter of the token's lifetime when that is shorter.
    */
@@ -112,6 +119,8 @@ export class BreakwaterAuth {
 
   readonly #transport: Transport
   readonly #onSessionExpired: ((event: { reason: SessionEndReason }) => void) | undefined
+  readonly #onReauthRequired: (() => boolean | Promise<boolean>) | undefined
+  #reauthInflight: Promise<boolean> | undefined
   readonly #margin: number | undefined
   readonly #retries: number
   readonly #baseDelay: number
@@ -160,6 +169,9 @@ export class BreakwaterAuth {
     this.transformer = options.transformer
     this.#margin = options.refreshMargin
     this.#onSessionExpired = options.onSessionExpired
+    if (options.onReauthRequired !== undefined && typeof options.onReauthRequired !== 'function')
+      throw misuse('onReauthRequired must be a function')
+    this.#onReauthRequired = options.onReauthRequired
     this.#transport =
       transport === 'bearer'
         ? bearerTransport({
@@ -291,9 +303,30 @@ export class BreakwaterAuth {
 
   /** @internal A sign-in or refresh result came back through the client: keep its credentials. */
   async signedIn(path: string, data: unknown): Promise<void> {
+    // A login waiting for its second factor (SPEC §10) has no session yet.
+    if ((data as { mfaRequired?: unknown } | null)?.mfaRequired === true) return
     const expiresAt = await this.#transport.capture(data)
     this.#adopt(expiresAt)
     if (path !== this.paths.refresh) this.#coordinator?.announceSignedIn(expiresAt)
+  }
+
+  /**
+   * @internal A call was refused with `REAUTH_REQUIRED`: one prompt for every
+   * call refused meanwhile; `true` when the user re-authenticated.
+   */
+  reauthenticated(): Promise<boolean> {
+    const handler = this.#onReauthRequired
+    if (!handler) return Promise.resolve(false)
+    this.#reauthInflight ??= Promise.resolve()
+      .then(handler)
+      .then(
+        (done) => done === true,
+        () => false,
+      )
+      .finally(() => {
+        this.#reauthInflight = undefined
+      })
+    return this.#reauthInflight
   }
 
   /** @internal A result carrying `session` (auth.me): learn the expiry if it is news. */

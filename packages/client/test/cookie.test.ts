@@ -11,6 +11,7 @@ import {
   cookieJarFetch,
   PASSWORD,
   registerUser,
+  signedIn,
   startServer,
   testClock,
   untilExpired,
@@ -41,7 +42,7 @@ t.test(
       // Never due on the client's clock: the server must say TOKEN_EXPIRED.
       clock: testClock(),
     })
-    const login = await client.auth.login.mutate({ email, password: PASSWORD })
+    const login = signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
     t.notOk('tokens' in login, 'no token reaches the client')
     t.ok(
       browser.jar.has('bw_access') && browser.jar.has('bw_refresh'),
@@ -261,7 +262,7 @@ t.test(
     }
     const a = tab('a')
     const b = tab('b')
-    const login = await a.client.auth.login.mutate({ email, password: PASSWORD })
+    const login = signedIn(await a.client.auth.login.mutate({ email, password: PASSWORD }))
 
     // Expired on the server, not yet due on the tabs' clock: every call fails once.
     await untilExpired(login.session.accessTokenExpiresAt)

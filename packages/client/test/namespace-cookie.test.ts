@@ -18,6 +18,7 @@ import {
   cookieJarFetch,
   PASSWORD,
   registerUser,
+  signedIn,
   startServer,
   testClock,
   untilExpired,
@@ -54,7 +55,7 @@ t.test('cookie under a router key: the refresh cookie, one refresh, sign-out', a
   })
   const client = createBreakwaterClient<AppRouter>({ auth })
 
-  const login = await client.account.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.account.auth.login.mutate({ email, password: PASSWORD }))
   t.notOk('tokens' in login, 'no token reaches the client')
   t.equal(browser.jar.get('bw_refresh')?.path, REFRESH, 'the refresh cookie is scoped to its path')
   t.equal(

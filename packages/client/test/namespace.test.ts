@@ -14,6 +14,7 @@ import {
   closeDatabase,
   PASSWORD,
   registerUser,
+  signedIn,
   startServer,
   testClock,
   untilExpired,
@@ -79,7 +80,7 @@ t.test(
       clock: testClock(),
     })
 
-    const login = await client.account.auth.login.mutate({ email, password: PASSWORD })
+    const login = signedIn(await client.account.auth.login.mutate({ email, password: PASSWORD }))
     t.ok(login.tokens, 'the client asked account.auth.login for bearer tokens')
     t.equal((await store.get())?.accessToken, login.tokens?.accessToken, 'and stored them')
     t.equal(
@@ -151,7 +152,7 @@ t.test('bearer under a router key: TOKEN_MISSING', async (t) => {
       transport: 'bearer',
       namespace: 'account',
     })
-    const { tokens } = await seed.account.auth.login.mutate({ email, password: PASSWORD })
+    const { tokens } = signedIn(await seed.account.auth.login.mutate({ email, password: PASSWORD }))
     const store = memoryTokenStore({ ...tokens!, accessToken: '', accessTokenExpiresAt: '' })
     const client = createBreakwaterClient<AppRouter>({
       url: server.url,
@@ -173,7 +174,7 @@ t.test('bearer under a router key: TOKEN_MISSING', async (t) => {
       namespace: 'account',
       store,
     })
-    const login = await client.account.auth.login.mutate({ email, password: PASSWORD })
+    const login = signedIn(await client.account.auth.login.mutate({ email, password: PASSWORD }))
     strip = true
     const before = server.paths.length
     t.equal((await client.notes.mine.query()).owner, login.user.id)

@@ -15,6 +15,7 @@ import {
   closeDatabase,
   PASSWORD,
   registerUser,
+  signedIn,
   startServer,
   type TestServer,
   testClock,
@@ -36,7 +37,7 @@ t.test('50 concurrent calls that find the token expired: one refresh, 50 replays
     // every call goes out and the server must answer TOKEN_EXPIRED.
     clock: testClock(),
   })
-  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
   const first = await store.get()
   t.ok(first?.accessToken, 'login stored the tokens')
   await untilExpired(login.session.accessTokenExpiresAt)
@@ -71,7 +72,7 @@ t.test('refresh rejected: onSessionExpired once, typed errors, no retry storm', 
     clock: testClock(),
     onSessionExpired: ({ reason }) => expired.push(reason),
   })
-  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
   // Someone else rotates the token first: ours is now a reused one (theft, SPEC §4).
   const stolen = (await store.get())!
   const thief = await fetch(`${server.url}/auth.refresh`, {
@@ -153,7 +154,7 @@ t.test('server unreachable during refresh: backs off on the clock, no sign-out',
     refreshRetry: { baseDelayMs: 100, maxDelayMs: 400, retries: 8 },
     onSessionExpired: ({ reason }) => expired.push(reason),
   })
-  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
   // Due for a proactive refresh on the client's clock; still valid on the server's.
   clock.advanceTo(Date.parse(login.session.accessTokenExpiresAt) - 1000)
   const me = client.auth.me.query()
@@ -185,7 +186,7 @@ t.test('proactive refresh before expiry; none while the token is fresh', async (
     clock,
   })
   const client = createBreakwaterClient<BreakwaterRouter>({ auth })
-  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
   const expiresAt = Date.parse(login.session.accessTokenExpiresAt)
   await client.auth.me.query()
   clock.advanceTo(expiresAt - 2001)
@@ -307,8 +308,8 @@ t.test('signInWithCode signs in like login; deleteAccount signs out like logout'
     if (code === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.ok(code, 'the code was mailed')
-  const signedIn = await client.auth.signInWithCode.mutate({ email, code: code as string })
-  t.ok(signedIn.tokens?.accessToken, 'bearer transport asked for by the client')
+  const result = signedIn(await client.auth.signInWithCode.mutate({ email, code: code as string }))
+  t.ok(result.tokens?.accessToken, 'bearer transport asked for by the client')
   t.ok((await store.get())?.refreshToken, 'the tokens are stored')
   t.equal((await client.auth.me.query()).user.email, email, 'and used')
   await client.auth.deleteAccount.mutate({ currentPassword: PASSWORD })

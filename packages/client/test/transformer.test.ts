@@ -17,6 +17,7 @@ import {
   closeDatabase,
   cookieJarFetch,
   PASSWORD,
+  signedIn,
   startServer,
   testClock,
   uniqueEmail,
@@ -115,7 +116,7 @@ t.test('bearer, namespace and transformer: the refresh round trip and typed reas
     .catch((e: unknown) => e)
   t.equal(readReason(taken), 'EMAIL_TAKEN')
 
-  const login = await client.account.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.account.auth.login.mutate({ email, password: PASSWORD }))
   t.ok(login.tokens, 'bearer tokens, asked for through the transformer')
   const at = new Date('2030-01-01T00:00:00.000Z')
   const later = await client.clock.later.query(at)
@@ -161,7 +162,7 @@ t.test('transformer { input, output }: a refused refresh is read through it', as
   })
   const email = uniqueEmail('transformer')
   await client.account.auth.register.mutate({ email, password: PASSWORD })
-  const login = await client.account.auth.login.mutate({ email, password: PASSWORD })
+  const login = signedIn(await client.account.auth.login.mutate({ email, password: PASSWORD }))
   // Someone else rotates our refresh token first: ours comes back as reused (SPEC §4).
   const thief = await fetch(`${server.url}/account.auth.refresh`, {
     method: 'POST',

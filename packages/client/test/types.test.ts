@@ -22,13 +22,13 @@ import {
   readReason,
   type SessionExpiredError,
 } from '../src/index.js'
-import { closeDatabase, PASSWORD, registerUser, startServer } from './helpers.js'
+import { closeDatabase, PASSWORD, registerUser, signedIn, startServer } from './helpers.js'
 
 t.teardown(closeDatabase)
 
 /**
- * SPEC §3's reason table, copied by hand. (§9's `LINK_INVALID` and
- * `EMAIL_NOT_VERIFIED` and §10's `REAUTH_REQUIRED` join when the server answers with them.)
+ * SPEC §3's reason table, copied by hand, with §9's `LINK_INVALID` and
+ * `EMAIL_NOT_VERIFIED` and §10's `REAUTH_REQUIRED` and `MFA_ALREADY_ENABLED`.
  */
 const SPEC_REASONS = [
   'TOKEN_MISSING',
@@ -48,6 +48,8 @@ const SPEC_REASONS = [
   'REGISTRATION_REJECTED',
   'LINK_INVALID',
   'EMAIL_NOT_VERIFIED',
+  'REAUTH_REQUIRED',
+  'MFA_ALREADY_ENABLED',
   'DB_UNAVAILABLE',
 ] as const
 type SpecReason = (typeof SPEC_REASONS)[number]
@@ -71,6 +73,12 @@ type Tokens = {
   refreshToken: string
   accessTokenExpiresAt: string
   refreshTokenExpiresAt: string
+}
+/** SPEC §10: a login of a user with a second factor answers a challenge and no session. */
+type SecondFactorRequired = {
+  readonly mfaRequired: true
+  readonly challenge: string
+  readonly methods: ('totp' | 'recovery_code')[]
 }
 type SessionRow = {
   id: string
@@ -116,8 +124,20 @@ t.test("types and wire: a team's procedure is typed on the client and callable",
   t.teardown(() => server.close())
   const email = await registerUser(server.url)
   const client = createBreakwaterClient<AppRouter>({ url: server.url, transport: 'bearer' })
-  const login = await client.auth.login.mutate({ email, password: PASSWORD })
+  const answer = await client.auth.login.mutate({ email, password: PASSWORD })
+  // SPEC §10: signed in, or a second factor to answer first.
+  expectTypeOf(answer).toEqualTypeOf<
+    { user: User; session: Session; tokens?: Tokens } | SecondFactorRequired
+  >()
+  expectTypeOf<
+    Extract<typeof answer, { mfaRequired: true }>
+  >().toEqualTypeOf<SecondFactorRequired>()
+  expectTypeOf(client.auth.signInWithCode.mutate).returns.resolves.toEqualTypeOf<typeof answer>()
+  // This user has no second factor: signed in.
+  const login = signedIn(answer)
   expectTypeOf(login).toEqualTypeOf<{ user: User; session: Session; tokens?: Tokens }>()
+  // Answering the second factor signs in: never a second challenge.
+  expectTypeOf(client.auth.verifySecondFactor.mutate).returns.resolves.toEqualTypeOf<typeof login>()
   expectTypeOf(client.auth.login.mutate)
     .parameter(0)
     .toEqualTypeOf<{ email: string; password: string; transport?: 'cookie' | 'bearer' }>()

@@ -31,6 +31,8 @@ export const PROCEDURES = {
   requestSignInCode: 'auth.requestSignInCode',
   signInWithCode: 'auth.signInWithCode',
   deleteAccount: 'auth.deleteAccount',
+  verifySecondFactor: 'auth.verifySecondFactor',
+  reauthenticate: 'auth.reauthenticate',
   listSessions: 'sessions.list',
   revokeSession: 'sessions.revoke',
 } as const

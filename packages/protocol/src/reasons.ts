@@ -21,6 +21,8 @@ export const BREAKWATER_REASONS = [
   'REGISTRATION_REJECTED',
   'LINK_INVALID',
   'EMAIL_NOT_VERIFIED',
+  'REAUTH_REQUIRED',
+  'MFA_ALREADY_ENABLED',
   'DB_UNAVAILABLE',
 ] as const
 
@@ -45,6 +47,8 @@ export const REASON_CODES = {
   REGISTRATION_REJECTED: 'FORBIDDEN',
   LINK_INVALID: 'BAD_REQUEST',
   EMAIL_NOT_VERIFIED: 'FORBIDDEN',
+  REAUTH_REQUIRED: 'UNAUTHORIZED',
+  MFA_ALREADY_ENABLED: 'CONFLICT',
   DB_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 } as const satisfies Record<BreakwaterReason, string>
 
@@ -55,14 +59,20 @@ export function isBreakwaterReason(value: unknown): value is BreakwaterReason {
 
 /**
  * What a client does about a reason: `refresh` (once, then retry), `sign-out`
- * (the session is gone), or `fail` (show it; the session is untouched).
+ * (the session is gone), `reauthenticate` (prove a factor again with
+ * `auth.reauthenticate`, then retry once: SPEC §10 step-up), or `fail` (show
+ * it; the session is untouched).
  * `TOKEN_MISSING` is `sign-out`: a browser that holds a session always sends
  * its access cookie (SPEC §5), so a missing one means there is none.
  */
-export function nextMove(reason: BreakwaterReason | undefined): 'refresh' | 'sign-out' | 'fail' {
+export function nextMove(
+  reason: BreakwaterReason | undefined,
+): 'refresh' | 'sign-out' | 'reauthenticate' | 'fail' {
   switch (reason) {
     case 'TOKEN_EXPIRED':
       return 'refresh'
+    case 'REAUTH_REQUIRED':
+      return 'reauthenticate'
     case 'TOKEN_MISSING':
     case 'TOKEN_INVALID':
     case 'SESSION_REVOKED':

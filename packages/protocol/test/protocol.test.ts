@@ -12,6 +12,7 @@ import {
 t.test('every reason has a tRPC code and a next move', async (t) => {
   t.same(Object.keys(REASON_CODES).sort(), [...BREAKWATER_REASONS].sort())
   t.equal(nextMove('TOKEN_EXPIRED'), 'refresh', 'only an expired token is worth a refresh')
+  t.equal(nextMove('REAUTH_REQUIRED'), 'reauthenticate', 'step-up: prove a factor, then retry')
   t.equal(nextMove('TOKEN_MISSING'), 'sign-out', 'no access cookie means no session (SPEC §5)')
   t.equal(nextMove('REFRESH_REUSED'), 'sign-out')
   t.equal(nextMove('RATE_LIMITED'), 'fail')

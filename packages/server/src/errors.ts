@@ -20,6 +20,8 @@ const MESSAGE: Record<BreakwaterReason, string> = {
   WEAK_PASSWORD: 'The password is too weak.',
   REGISTRATION_REJECTED: 'The registration was refused.',
   LINK_INVALID: 'This link is not valid: it was used, replaced by a newer one, or it expired.',
+  REAUTH_REQUIRED: 'Confirm it is you: sign in again with your password or a code, then retry.',
+  MFA_ALREADY_ENABLED: 'An authenticator app is already set up: disable it first.',
   EMAIL_NOT_VERIFIED: 'Confirm your email address first: open the link we sent you.',
   DB_UNAVAILABLE: 'Storage is unavailable. Nothing was lost; try again shortly.',
 }

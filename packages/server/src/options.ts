@@ -115,6 +115,12 @@ export interface BreakwaterOptions {
   mailLimit?: RateLimit
   /** Refuse the login of an unverified address with `EMAIL_NOT_VERIFIED`. Default `false`. */
   requireEmailVerification?: boolean
+  /**
+   * Step-up (SPEC §10): how recently the user must have proved a factor for the
+   * procedures that change credentials (password, email, factors, deletion); older
+   * answers `REAUTH_REQUIRED`. Default `10m`.
+   */
+  stepUpMaxAge?: Duration
 }
 
 /** How Breakwater sends mail. */
@@ -163,6 +169,7 @@ export interface ResolvedOptions {
   readonly passwordResetTtl: number
   readonly emailChangeTtl: number
   readonly signInCodeTtl: number
+  readonly stepUpMaxAge: number
   readonly mailLimit: NormalizedRateLimit
   readonly requireEmailVerification: boolean
   readonly accessTokenTtl: number
@@ -211,6 +218,7 @@ export const DEFAULTS = Object.freeze({
   passwordResetTtl: '30m',
   emailChangeTtl: '30m',
   signInCodeTtl: '10m',
+  stepUpMaxAge: '10m',
   mailLimit: '3/15m',
   bodyLimit: 64 * 1024,
   maxQueuedHashes: 64,
@@ -451,6 +459,7 @@ export function checkOptions(options: BreakwaterSettings): {
       passwordResetTtl: seconds('passwordResetTtl'),
       emailChangeTtl: seconds('emailChangeTtl'),
       signInCodeTtl: seconds('signInCodeTtl'),
+      stepUpMaxAge: seconds('stepUpMaxAge'),
       mailLimit: limit('mailLimit'),
       requireEmailVerification,
       cookieSameSite,

@@ -48,7 +48,7 @@ t.test('migrate --dry-run creates nothing; migrate applies; again: up to date', 
   const dataDir = path.join(parent, 'data')
   const dry = await breakwater(['migrate', '--dry-run'], { BREAKWATER_DATA_DIR: dataDir })
   t.equal(dry.code, 0, dry.out)
-  t.match(dry.out, /\(schema breakwater\): 9 pending: 2026_11_25_000001_create_users, /)
+  t.match(dry.out, /\(schema breakwater\): 10 pending: 2026_11_25_000001_create_users, /)
   t.notOk(existsSync(dataDir), 'a dry run created nothing')
 
   const applied = await breakwater(['migrate'], { BREAKWATER_DATA_DIR: dataDir })
@@ -75,7 +75,7 @@ t.test('a failing migration prints the real cause, on one line, with no password
 
   const dry = await breakwater(['migrate', '--dry-run'], env)
   t.equal(dry.code, 0, dry.out)
-  t.match(dry.out, /\(schema auth\): 9 pending/)
+  t.match(dry.out, /\(schema auth\): 10 pending/)
   const failed = await breakwater(['migrate'], env)
   t.equal(failed.code, 1)
   t.match(

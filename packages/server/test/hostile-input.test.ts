@@ -16,6 +16,11 @@ const MUTATIONS = [
   'auth.verifyEmail',
   'auth.requestPasswordReset',
   'auth.resetPassword',
+  'auth.requestEmailChange',
+  'auth.confirmEmailChange',
+  'auth.requestSignInCode',
+  'auth.signInWithCode',
+  'auth.deleteAccount',
   'sessions.revoke',
 ] as const
 const QUERIES = ['auth.me', 'sessions.list'] as const
@@ -41,6 +46,9 @@ const shaped = fc.record(
     currentPassword: hostileString,
     newPassword: hostileString,
     sessionId: hostileString,
+    newEmail: emailLike,
+    token: hostileString,
+    code: fc.oneof(fc.stringMatching(/^\d{6}$/), hostileString),
   },
   { requiredKeys: [] },
 )

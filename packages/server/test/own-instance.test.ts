@@ -96,7 +96,10 @@ t.test('types: Breakwater under a key of the team router, with the team fields',
   }>()
   expectTypeOf<Out['account']['auth']['me']['user']['company']>().toEqualTypeOf<string>()
   expectTypeOf<Out['account']['auth']['me']['user']['plan']>().toEqualTypeOf<'free' | 'pro'>()
-  expectTypeOf<Out['account']['auth']['login']['user']['email']>().toEqualTypeOf<string>()
+  // A login answers a session, or a second-factor challenge (SPEC §10).
+  type Login = Out['account']['auth']['login']
+  expectTypeOf<Exclude<Login, { mfaRequired: true }>['user']['email']>().toEqualTypeOf<string>()
+  expectTypeOf<Extract<Login, { mfaRequired: true }>['challenge']>().toEqualTypeOf<string>()
   expectTypeOf<Out['notes']['add']['teamDb']>().toEqualTypeOf<string>()
   expectTypeOf<Out['sessions']['teamCount']>().toEqualTypeOf<number>()
   // The team's formatter keeps its own fields and gains `reason`, typed on the client.

@@ -11,8 +11,27 @@ function requireEmail(email: string | undefined): string {
 export async function login(ctx: CommandContext, options: { email?: string }): Promise<void> {
   const email = requireEmail(options.email)
   const password = await readPassword()
-  const { user } = await ctx.client.auth.login.mutate({ email, password, transport: 'bearer' })
+  const result = await ctx.client.auth.login.mutate({ email, password, transport: 'bearer' })
+  const { user } = 'mfaRequired' in result ? await secondFactor(ctx, result.challenge) : result
   ctx.out(`Signed in as ${user.email}.`)
+}
+
+/**
+ * The second step of a login (SPEC §10): a code from the authenticator app, or
+ * a recovery code (`xxxxx-xxxxx`); the client stores the tokens as for login.
+ */
+async function secondFactor(ctx: CommandContext, challenge: string) {
+  const answer = (
+    await readSecret(
+      'Code from your authenticator app (or a recovery code): ',
+      'A code from the authenticator app is required (type it at the prompt or pipe it on stdin).',
+    )
+  ).trim()
+  const proof = /^\d[\d\s]*$/.test(answer) ? { code: answer } : { recoveryCode: answer }
+  return rephrase(
+    ctx.client.auth.verifySecondFactor.mutate({ challenge, ...proof, transport: 'bearer' }),
+    { INVALID_CREDENTIALS: 'Wrong code, or this sign-in expired: run breakwater login again.' },
+  )
 }
 
 /**
@@ -36,13 +55,14 @@ export async function loginWithCode(
   ).replace(/\s+/g, '')
   if (!/^\d{6}$/.test(code)) throw new CommandError('A sign-in code is 6 digits.')
   // The client stores the tokens, as for login.
-  const { user } = await rephrase(
+  const result = await rephrase(
     ctx.client.auth.signInWithCode.mutate({ email, code, transport: 'bearer' }),
     {
       INVALID_CREDENTIALS:
         'Wrong or expired code. Ask for a new one: breakwater login --code --email <email>',
     },
   )
+  const { user } = 'mfaRequired' in result ? await secondFactor(ctx, result.challenge) : result
   ctx.out(`Signed in as ${user.email}.`)
 }
 

@@ -1,6 +1,7 @@
 import type { Api, Me } from '../api.js'
 import { appLink, busy, h, type Navigate, outcomeLines, say } from '../dom.js'
 import { describeError } from '../messages.js'
+import { secondFactorView } from './second-factor.js'
 
 export interface SignInCodeProps {
   api: Api
@@ -81,7 +82,9 @@ export function signInCodeView({ api, email: initial, navigate, onSignedIn }: Si
           email: email.value,
           code: code.value,
         })
-        onSignedIn({ user: result.user, session: result.session })
+        if ('mfaRequired' in result)
+          form.replaceWith(secondFactorView(api, result.challenge, onSignedIn))
+        else onSignedIn({ user: result.user, session: result.session })
       } catch (failure) {
         say(error, describeError(failure, sending ? 'other' : 'sign-in-code'))
         if (!sending) code.select()

@@ -1,6 +1,7 @@
 import type { Api, Me } from '../api.js'
 import { appLink, busy, h, type Navigate, say } from '../dom.js'
 import { describeError } from '../messages.js'
+import { secondFactorView } from './second-factor.js'
 
 export interface SignInProps {
   api: Api
@@ -87,7 +88,9 @@ export function signInView({
             ? await api.client.auth.register.mutate(input)
             : await api.client.auth.login.mutate(input)
         password.value = ''
-        onSignedIn({ user: result.user, session: result.session })
+        if ('mfaRequired' in result)
+          form.replaceWith(secondFactorView(api, result.challenge, onSignedIn))
+        else onSignedIn({ user: result.user, session: result.session })
       } catch (failure) {
         say(error, describeError(failure, mode))
         password.select()

@@ -22,19 +22,21 @@ interface SessionPaths {
   logout: string
   logoutAll: string
   deleteAccount: string
+  reauthenticate: string
   me: string
 }
 
 function sessionPaths(auth: BreakwaterAuth): SessionPaths {
-  const { register, login, signInWithCode, refresh, logout, logoutAll, deleteAccount, me } =
+  const { register, login, signInWithCode, verifySecondFactor, refresh, logout, logoutAll } =
     auth.paths
   return {
-    signIn: new Set([login, register, signInWithCode, refresh]),
-    withTransport: new Set([login, register, signInWithCode]),
+    signIn: new Set([login, register, signInWithCode, verifySecondFactor, refresh]),
+    withTransport: new Set([login, register, signInWithCode, verifySecondFactor]),
     logout,
     logoutAll,
-    deleteAccount,
-    me,
+    deleteAccount: auth.paths.deleteAccount,
+    reauthenticate: auth.paths.reauthenticate,
+    me: auth.paths.me,
   }
 }
 
@@ -87,12 +89,15 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
       if (paths.signIn.has(op.path) || op.path === paths.logout || op.path === paths.logoutAll) {
         return sessionCall(auth, paths, op, next)
       }
-      // Refreshed around like any call (it needs a live access token), then the end of the session.
+      // Refreshed around like any call (they need a live access token); their
+      // results then end the session, or bring a fresh access token (step-up).
       const endsSession = op.path === paths.deleteAccount
+      const renewsAccess = op.path === paths.reauthenticate
       return observable((observer) => {
         let subscription: Unsubscribable | undefined
         let disposed = false
         let replayed = false
+        let reauthenticated = false
         const fail = (error: unknown) => {
           if (!disposed) observer.error(asClientError(error) as TRPCClientError<TRouter>)
         }
@@ -105,8 +110,9 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
           subscription = next(op).subscribe({
             next(envelope) {
               if (op.path === paths.me) auth.observeSession(dataOf(envelope))
-              if (!endsSession) return observer.next(envelope)
-              forgotten = auth.signOut().then(() => {
+              if (!endsSession && !renewsAccess) return observer.next(envelope)
+              const update = endsSession ? auth.signOut() : auth.signedIn(op.path, dataOf(envelope))
+              forgotten = update.then(() => {
                 if (!disposed) observer.next(envelope)
               }, fail)
             },
@@ -120,6 +126,13 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
               if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
                 void auth.sessionEnded(reason)
                 return fail(new SessionExpiredError(reason, { cause: error }))
+              }
+              if (reason === 'REAUTH_REQUIRED' && !reauthenticated && !renewsAccess) {
+                // Step-up: the app proves a factor again (its dialog), then this call runs once more.
+                reauthenticated = true
+                return void auth
+                  .reauthenticated()
+                  .then((done) => (done ? send() : observer.error(error)), fail)
               }
               if (reason !== 'TOKEN_EXPIRED' && reason !== 'TOKEN_MISSING') {
                 return observer.error(error)

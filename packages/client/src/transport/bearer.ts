@@ -81,14 +81,26 @@ export function bearerTransport(options: {
     },
     async capture(data) {
       const next = (data as { tokens?: unknown } | null)?.tokens
-      if (!isTokens(next)) return undefined
-      hold(next)
-      await store.set(next)
-      return expiryOf(next)
+      // `auth.reauthenticate` answers a fresh access token alone: the session keeps its refresh token.
+      const merged =
+        tokens !== null && isFreshAccess(next) && !isTokens(next) ? { ...tokens, ...next } : next
+      if (!isTokens(merged)) return undefined
+      hold(merged)
+      await store.set(merged)
+      return expiryOf(merged)
     },
     async clear() {
       hold(null)
       await store.clear()
     },
   }
+}
+
+function isFreshAccess(
+  value: unknown,
+): value is Pick<Tokens, 'accessToken' | 'accessTokenExpiresAt'> {
+  const candidate = value as Partial<Tokens> | null | undefined
+  return (
+    typeof candidate?.accessToken === 'string' && typeof candidate.accessTokenExpiresAt === 'string'
+  )
 }

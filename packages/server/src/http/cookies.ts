@@ -79,7 +79,7 @@ function writeSessionCookies(
   reply: FastifyReply,
   options: ResolvedOptions,
   access: { value: string; maxAge: number },
-  refresh: { value: string; maxAge: number },
+  refresh: { value: string; maxAge: number } | undefined,
 ): void {
   const sameSite = options.cookieSameSite
   const secure = isSecureRequest(request, options.cookieSecure, sameSite)
@@ -94,6 +94,7 @@ function writeSessionCookies(
     path: '/',
     maxAge: access.maxAge,
   })
+  if (refresh === undefined) return
   // Strict unless the app is on another site, which must send it cross-site.
   reply.setCookie(cookieName('refresh', secure, options), refresh.value, {
     ...common,
@@ -125,6 +126,21 @@ export function setSessionCookies(
     { value: tokens.accessToken, maxAge: refreshMaxAge },
     { value: tokens.refreshToken, maxAge: refreshMaxAge },
   )
+}
+
+/**
+ * Replaces the access cookie alone (step-up: a fresh `auth_time` for the same
+ * session), for as long as the session's refresh cookie lives.
+ */
+export function setAccessCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: ResolvedOptions,
+  tokens: { accessToken: string; refreshTokenExpiresAt: Date },
+  now: number,
+): void {
+  const maxAge = Math.max(0, Math.round((tokens.refreshTokenExpiresAt.getTime() - now) / 1000))
+  writeSessionCookies(request, reply, options, { value: tokens.accessToken, maxAge }, undefined)
 }
 
 /** Clears both cookies on their own paths, empty with `Max-Age=0`. */

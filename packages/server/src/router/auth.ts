@@ -1,6 +1,7 @@
 import { BreakwaterError } from '../errors.js'
 import { readAccessToken } from '../guard/authenticate.js'
-import { clearSessionCookies, readRefreshCookie } from '../http/cookies.js'
+import { requireRecentAuth } from '../guard/step-up.js'
+import { clearSessionCookies, readRefreshCookie, setAccessCookie } from '../http/cookies.js'
 import { assertSameSite } from '../http/csrf.js'
 import {
   requestEmailVerification,
@@ -12,10 +13,13 @@ import { changePassword } from '../session/change-password.js'
 import { currentSession } from '../session/current.js'
 import { deleteAccount } from '../session/delete-account.js'
 import { confirmEmailChange, requestEmailChange } from '../session/email-change.js'
+import { reauthenticate } from '../session/reauthenticate.js'
 import { refresh } from '../session/refresh.js'
+import { verifySecondFactor } from '../session/second-factor.js'
 import { login, register } from '../session/sign-in.js'
 import { requestSignInCode, signInWithCode } from '../session/sign-in-code.js'
 import { logout, logoutAll } from '../session/sign-out.js'
+import { refreshExpiry } from '../session/tokens.js'
 import type { Builders } from './builders.js'
 import {
   accountDeletion,
@@ -28,7 +32,9 @@ import {
   logoutInput,
   passwordReset,
   passwordResetRequest,
+  reauthenticationInput,
   refreshInput,
+  secondFactorInput,
   signInCodeRequest,
 } from './inputs.js'
 import { clientInfo, deliver } from './issue.js'
@@ -54,12 +60,48 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
     login: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
       const { runtime, req, res } = ctx
       if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
-      const signedIn = await login(runtime, input, clientInfo(req))
+      const outcome = await login(runtime, input, clientInfo(req))
+      // A second factor is due (SPEC §10): no session, no cookie yet.
+      if ('mfaRequired' in outcome) return outcome
       return {
-        user: users.view(signedIn.user),
-        ...deliver(runtime, req, res, signedIn, input.transport),
+        user: users.view(outcome.user),
+        ...deliver(runtime, req, res, outcome, input.transport),
       }
     }),
+
+    verifySecondFactor: publicProcedure
+      .input(secondFactorInput)
+      .mutation(async ({ ctx, input }) => {
+        const { runtime, req, res } = ctx
+        if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
+        const signedIn = await verifySecondFactor(runtime, input, clientInfo(req))
+        return {
+          user: users.view(signedIn.user),
+          ...deliver(runtime, req, res, signedIn, input.transport),
+        }
+      }),
+
+    reauthenticate: protectedProcedure
+      .input(reauthenticationInput)
+      .mutation(async ({ ctx, input }) => {
+        const { runtime, req, res, session: caller } = ctx
+        const { session, access } = await reauthenticate(runtime, caller, input, clientInfo(req))
+        const view = sessionView(session, access.expiresAt)
+        if (caller.via === 'cookie') {
+          setAccessCookie(
+            req,
+            res,
+            runtime.options,
+            { accessToken: access.token, refreshTokenExpiresAt: refreshExpiry(session) },
+            runtime.clock(),
+          )
+          return { session: view }
+        }
+        return {
+          session: view,
+          tokens: { accessToken: access.token, accessTokenExpiresAt: view.accessTokenExpiresAt },
+        }
+      }),
 
     refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
       const { runtime, req, res } = ctx
@@ -128,6 +170,7 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
     changePassword: protectedProcedure
       .input(changePasswordInput)
       .mutation(async ({ ctx, input }) => {
+        requireRecentAuth(ctx.runtime, ctx.session)
         await changePassword(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
         return { ok: true as const }
       }),
@@ -157,6 +200,7 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
     requestEmailChange: protectedProcedure
       .input(emailChangeRequest)
       .mutation(async ({ ctx, input }) => {
+        requireRecentAuth(ctx.runtime, ctx.session)
         await requestEmailChange(ctx.runtime, ctx.session, input, clientInfo(ctx.req))
         return { ok: true as const }
       }),
@@ -174,15 +218,17 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
     signInWithCode: publicProcedure.input(codeSignIn).mutation(async ({ ctx, input }) => {
       const { runtime, req, res } = ctx
       if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
-      const signedIn = await signInWithCode(runtime, input, clientInfo(req))
+      const outcome = await signInWithCode(runtime, input, clientInfo(req))
+      if ('mfaRequired' in outcome) return outcome
       return {
-        user: users.view(signedIn.user),
-        ...deliver(runtime, req, res, signedIn, input.transport),
+        user: users.view(outcome.user),
+        ...deliver(runtime, req, res, outcome, input.transport),
       }
     }),
 
     deleteAccount: protectedProcedure.input(accountDeletion).mutation(async ({ ctx, input }) => {
       const { runtime, req, res, session } = ctx
+      requireRecentAuth(runtime, session)
       await deleteAccount(runtime, session, input.currentPassword, clientInfo(req))
       if (session.via === 'cookie') clearSessionCookies(req, res, runtime.options)
       return { ok: true as const }

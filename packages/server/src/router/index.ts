@@ -19,6 +19,7 @@ import {
 } from '../trpc.js'
 import { authProcedures } from './auth.js'
 import { type Builders, type UserFieldsSchema, userModel } from './builders.js'
+import { mfaProcedures } from './mfa.js'
 import { sessionsProcedures } from './sessions.js'
 
 // Breakwater's `refresh` procedures, so the plugin can find where a team
@@ -40,7 +41,11 @@ export const breakwaterRouter = (() => {
   const builders: Builders = { publicProcedure, protectedProcedure, users: userModel() }
   const auth = authProcedures(builders)
   refreshProcedures.add(auth.refresh)
-  return router({ auth: router(auth), sessions: router(sessionsProcedures(builders)) })
+  return router({
+    auth: router(auth),
+    sessions: router(sessionsProcedures(builders)),
+    mfa: router({ totp: router(mfaProcedures(builders).totp) }),
+  })
 })()
 
 export type BreakwaterRouter = typeof breakwaterRouter
@@ -64,33 +69,26 @@ type AuthOut = OwnOutputs['auth']
  */
 export type BreakwaterProcedures<TMeta = object, TIn = unknown, TOut = unknown> = {
   auth: {
-    register: Mutation<
-      TMeta,
-      Simplify<Auth['register'] & TIn>,
-      WithFields<AuthOut['register'], TOut>
-    >
-    login: Mutation<TMeta, Auth['login'], WithFields<AuthOut['login'], TOut>>
-    refresh: Mutation<TMeta, Auth['refresh'], AuthOut['refresh']>
-    logout: Mutation<TMeta, Auth['logout'], AuthOut['logout']>
-    logoutAll: Mutation<TMeta, Auth['logoutAll'], AuthOut['logoutAll']>
-    me: Query<TMeta, Auth['me'], WithFields<AuthOut['me'], TOut>>
-    changePassword: Mutation<TMeta, Auth['changePassword'], AuthOut['changePassword']>
-    requestEmailVerification: Mutation<
-      TMeta,
-      Auth['requestEmailVerification'],
-      AuthOut['requestEmailVerification']
-    >
-    verifyEmail: Mutation<TMeta, Auth['verifyEmail'], AuthOut['verifyEmail']>
-    requestPasswordReset: Mutation<
-      TMeta,
-      Auth['requestPasswordReset'],
-      AuthOut['requestPasswordReset']
-    >
-    resetPassword: Mutation<TMeta, Auth['resetPassword'], AuthOut['resetPassword']>
+    [K in keyof Auth]: K extends 'me'
+      ? Query<TMeta, Auth[K], WithFields<AuthOut[K], TOut>>
+      : Mutation<
+          TMeta,
+          K extends 'register' ? Simplify<Auth[K] & TIn> : Auth[K],
+          WithFields<AuthOut[K], TOut>
+        >
   }
   sessions: {
     list: Query<TMeta, OwnInputs['sessions']['list'], OwnOutputs['sessions']['list']>
     revoke: Mutation<TMeta, OwnInputs['sessions']['revoke'], OwnOutputs['sessions']['revoke']>
+  }
+  mfa: {
+    totp: {
+      [K in keyof OwnInputs['mfa']['totp']]: Mutation<
+        TMeta,
+        OwnInputs['mfa']['totp'][K],
+        OwnOutputs['mfa']['totp'][K]
+      >
+    }
   }
 }
 
@@ -147,6 +145,7 @@ export function createBreakwater<
   const record = {
     auth: t.router(auth as never),
     sessions: t.router(sessionsProcedures(builders) as never),
+    mfa: t.router({ totp: t.router(mfaProcedures(builders).totp as never) } as never),
   }
   return {
     /** Breakwater's `auth.*` and `sessions.*`, to nest under a key of the team's router. */

@@ -77,3 +77,39 @@ export const codeSignIn = z.object({
 })
 
 export const accountDeletion = z.object({ currentPassword: password })
+
+// A TOTP code as people type it: spaces copied along are not part of it.
+const totpCode = z
+  .string()
+  .max(32)
+  .transform((code) => code.replace(/\s+/g, ''))
+  .pipe(z.string().regex(/^\d{6}$/, 'A code is 6 digits.'))
+
+const recoveryCode = z.string().min(1).max(64)
+
+export const totpCodeInput = z.object({ code: totpCode })
+
+/** One proof of a second factor: a TOTP code or a recovery code, exactly one. */
+export const secondFactorInput = z
+  .object({
+    challenge: linkToken,
+    code: totpCode.optional(),
+    recoveryCode: recoveryCode.optional(),
+    transport,
+  })
+  .refine((input) => (input.code === undefined) !== (input.recoveryCode === undefined), {
+    message: 'Give either code or recoveryCode.',
+  })
+
+export const reauthenticationInput = z
+  .object({
+    password: password.optional(),
+    code: totpCode.optional(),
+    recoveryCode: recoveryCode.optional(),
+  })
+  .refine(
+    (input) =>
+      [input.password, input.code, input.recoveryCode].filter((value) => value !== undefined)
+        .length === 1,
+    { message: 'Give one of password, code or recoveryCode.' },
+  )

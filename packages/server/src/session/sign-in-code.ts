@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
 import { mayMail, sendMail, tokenDigest } from './mail-links.js'
+import { needsSecondFactor, openChallenge, type SecondFactorRequired } from './second-factor.js'
 import { openSession, type SignedIn } from './sign-in.js'
 
 /** Guesses a code allows before it is spent (SPEC §9). */
@@ -75,7 +76,7 @@ export async function signInWithCode(
   runtime: Runtime,
   input: { email: string; code: string },
   client: ClientInfo,
-): Promise<SignedIn> {
+): Promise<SignedIn | SecondFactorRequired> {
   await limitAttemptsFromIp(runtime, client.ip)
   const user = await findUserByEmail(runtime.database.db, input.email)
   const digest = codeDigest(runtime, user?.id ?? crypto.randomUUID(), input.code)
@@ -103,5 +104,6 @@ export async function signInWithCode(
     forgetUser(runtime, user.id)
     signedIn = { ...user, emailVerifiedAt: now }
   }
+  if (needsSecondFactor(signedIn)) return openChallenge(runtime, signedIn, client, ['otp'])
   return openSession(runtime, signedIn, client, 'code')
 }

@@ -20,6 +20,7 @@ import type { ClientInfo } from './client.js'
 import { rememberSession } from './current.js'
 import { sessionsEnded } from './end.js'
 import { checkPassword, hashing } from './password-check.js'
+import { needsSecondFactor, openChallenge, type SecondFactorRequired } from './second-factor.js'
 import { type IssuedSession, issue } from './tokens.js'
 
 /** How the user proved who they are, as `afterSignIn` is told. */
@@ -42,6 +43,7 @@ export async function openSession(
   user: User,
   client: ClientInfo,
   method: SignInMethod,
+  amr: readonly string[] = method === 'code' ? ['otp'] : ['pwd'],
 ): Promise<SignedIn> {
   const refreshToken = mintRefreshToken()
   const session = await createSession(runtime.database.db, {
@@ -51,6 +53,7 @@ export async function openSession(
     maxAgeSeconds: runtime.options.sessionMaxAge,
     userAgent: client.userAgent,
     ip: client.ip,
+    amr,
     now: runtime.now(),
   })
   const current = await findUserById(runtime.database.db, user.id)
@@ -132,12 +135,16 @@ export async function register(
   return openSession(runtime, user, client, 'register')
 }
 
-/** `auth.login`: the guarded password check, then a new session. */
+/**
+ * `auth.login`: the guarded password check, then a new session, or a login
+ * challenge when the user has a second factor (SPEC §10): asked only after a
+ * right password, so a wrong one never tells whether there is one.
+ */
 export async function login(
   runtime: Runtime,
   input: { email: string; password: string },
   client: ClientInfo,
-): Promise<SignedIn> {
+): Promise<SignedIn | SecondFactorRequired> {
   const found = await findUserByEmail(runtime.database.db, input.email)
   const user = await checkPassword(runtime, {
     email: input.email,
@@ -148,5 +155,6 @@ export async function login(
   // After the password check, so the answer tells only the account's owner.
   if (runtime.options.requireEmailVerification && user.emailVerifiedAt === null)
     throw new BreakwaterError('EMAIL_NOT_VERIFIED')
+  if (needsSecondFactor(user)) return openChallenge(runtime, user, client, ['pwd'])
   return openSession(runtime, user, client, 'password')
 }

@@ -24,6 +24,8 @@ export function signAccessToken(runtime: Runtime, session: Session): Promise<Sig
     sub: session.userId,
     sid: session.id,
     notAfter: refreshExpiry(session),
+    authTime: session.authTime,
+    amr: session.amr,
   })
 }
 
