@@ -316,3 +316,53 @@ t.test('signInWithCode signs in like login; deleteAccount signs out like logout'
   t.equal(await store.get(), null, 'the deletion forgets the session')
   t.equal(readReason(await client.auth.me.query().catch((e: unknown) => e)), 'TOKEN_MISSING')
 })
+
+t.test(
+  'REAUTH_REQUIRED: one prompt, a fresh access token, each refused call retried once',
+  async (t) => {
+    // The server's clock, moved past the step-up window (10 minutes) by hand.
+    let serverNow = Date.now()
+    const server = await startServer({ clock: () => serverNow })
+    t.teardown(() => server.close())
+    const email = await registerUser(server.url)
+    let prompts = 0
+    let answer = true
+    const store = memoryTokenStore()
+    const auth = createBreakwaterAuth({
+      url: server.url,
+      transport: 'bearer',
+      store,
+      onReauthRequired: async () => {
+        prompts++
+        if (!answer) return false
+        await client.auth.reauthenticate.mutate({ password: PASSWORD })
+        return true
+      },
+    })
+    const client = createBreakwaterClient<BreakwaterRouter>({ auth })
+    signedIn(await client.auth.login.mutate({ email, password: PASSWORD }))
+    const before = (await store.get())?.accessToken
+    serverNow += 11 * 60 * 1000
+    const [changed, enrolled] = await Promise.all([
+      client.auth.changePassword.mutate({
+        currentPassword: PASSWORD,
+        newPassword: 'a brand new passphrase 9',
+      }),
+      client.mfa.totp.enroll.mutate(),
+    ])
+    t.equal(changed.ok, true, 'the refused call went through after the prompt')
+    t.match(enrolled.uri, /^otpauth:\/\/totp\//, 'and so did the other')
+    t.equal(prompts, 1, 'calls refused together share one prompt')
+    const after = await store.get()
+    t.not(after?.accessToken, before, 'the fresh access token is stored')
+    t.ok(after?.refreshToken, 'beside the same refresh token')
+
+    serverNow += 11 * 60 * 1000
+    answer = false
+    const declined = await client.auth.changePassword
+      .mutate({ currentPassword: 'a brand new passphrase 9', newPassword: PASSWORD })
+      .catch((error: unknown) => error)
+    t.equal(readReason(declined), 'REAUTH_REQUIRED', 'a declined prompt lets the call fail')
+    t.equal(prompts, 2)
+  },
+)

@@ -13,9 +13,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import {
   createDatabase,
+  createUser,
   type Database,
+  findTotp,
   listSigningKeys,
   type SigningKey as StoredKey,
+  startTotpEnrolment,
 } from '@breakwater/db'
 import { forEachDialect, startTestPostgres } from '@breakwater/db/testing'
 import {
@@ -211,10 +214,50 @@ t.test('sealed keys across secrets', (t) =>
       )
 
       await t.test('rewrap under "new,old", then "new" alone opens every key', async (t) => {
+        // A TOTP seed is sealed under the same secret: it moves too.
+        const user = await createUser(database.db, {
+          email: `${crypto.randomUUID()}@example.com`,
+          passwordHash: 'h',
+        })
+        const seed = Buffer.alloc(20, 3)
+        await startTotpEnrolment(database.db, {
+          userId: user.id,
+          sealed: resolveKeyEncryptionSecrets({ secret: oldSecret, database }).box.seal(
+            seed,
+            `totp:${user.id}`,
+          ),
+        })
         const result = await rewrapSigningKeys({ database, secret: `${newSecret},${oldSecret}` })
-        t.same(result, { total: 2, rewrapped: 2, sealed: 0, current: 0, skipped: 0 })
+        t.same(result, {
+          total: 2,
+          rewrapped: 2,
+          sealed: 0,
+          current: 0,
+          skipped: 0,
+          totpSeeds: { total: 1, rewrapped: 1, skipped: 0 },
+        })
         const again = await rewrapSigningKeys({ database, secret: [newSecret, oldSecret] })
-        t.same(again, { total: 2, rewrapped: 0, sealed: 0, current: 2, skipped: 0 }, 'idempotent')
+        t.same(
+          again,
+          {
+            total: 2,
+            rewrapped: 0,
+            sealed: 0,
+            current: 2,
+            skipped: 0,
+            totpSeeds: { total: 1, rewrapped: 0, skipped: 0 },
+          },
+          'idempotent',
+        )
+        const moved = await findTotp(database.db, user.id)
+        t.same(
+          resolveKeyEncryptionSecrets({ secret: newSecret, database }).box.open(
+            moved?.sealed ?? '',
+            `totp:${user.id}`,
+          ),
+          seed,
+          'the seed opens with the new secret alone',
+        )
         const keyring = await openKeyring(database, newSecret)
         t.same(
           keyring.keySet.keys.map((key) => key.kid).sort(),

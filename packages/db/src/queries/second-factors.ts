@@ -182,3 +182,32 @@ export async function countChallengeAttempt(
     }
   )
 }
+
+/** Every sealed TOTP seed, by user: what a rotation of the server's secret seals again. */
+export async function listSealedTotpSeeds(
+  db: Executor,
+): Promise<Array<{ userId: string; sealed: string }>> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'totp_sealed'])
+    .where('totp_sealed', 'is not', null)
+    .execute()
+  return rows.map((row) => ({ userId: row.id, sealed: row.totp_sealed as string }))
+}
+
+/**
+ * Replaces a sealed seed with the same seed sealed anew, only if the row still holds
+ * `replacing` (a re-enrolment meanwhile wins). Returns whether it was written.
+ */
+export async function resealTotpSeed(
+  db: Executor,
+  input: { userId: string; sealed: string; replacing: string },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ totp_sealed: input.sealed })
+    .where('id', '=', input.userId)
+    .where('totp_sealed', '=', input.replacing)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
+}

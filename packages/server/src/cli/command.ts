@@ -168,8 +168,12 @@ async function keysCommand(
       `${result.total} signing keys sealed under the first secret: ${result.rewrapped} rewrapped, ` +
         `${result.sealed} sealed from plaintext, ${result.current} already current`,
     )
-    if (result.skipped > 0) {
-      output.out(`${result.skipped} changed while this ran: run it again`)
+    output.out(
+      `${result.totpSeeds.total} TOTP seeds sealed under the first secret: ${result.totpSeeds.rewrapped} rewrapped`,
+    )
+    const skipped = result.skipped + result.totpSeeds.skipped
+    if (skipped > 0) {
+      output.out(`${skipped} changed while this ran: run it again`)
       return 1
     }
     if (settings.secret && settings.secret.length > 1)

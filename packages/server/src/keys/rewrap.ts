@@ -1,4 +1,10 @@
-import { type Database, listSigningKeys, sealSigningKey } from '@breakwater/db'
+import {
+  type Database,
+  listSealedTotpSeeds,
+  listSigningKeys,
+  resealTotpSeed,
+  sealSigningKey,
+} from '@breakwater/db'
 import { openPrivateJwk, sealPrivateJwk } from './sealed-keys.js'
 import { resolveKeyEncryptionSecrets } from './secret.js'
 
@@ -24,6 +30,12 @@ export interface RewrapSigningKeysResult {
   readonly current: number
   /** Changed by someone else between read and write (run it again). */
   readonly skipped: number
+  /** TOTP seeds (SPEC §10): sealed again under the first secret, of how many. */
+  readonly totpSeeds: {
+    readonly total: number
+    readonly rewrapped: number
+    readonly skipped: number
+  }
 }
 
 /**
@@ -69,5 +81,30 @@ export async function rewrapSigningKeys(
     else if (replacing === null) sealed++
     else rewrapped++
   }
-  return { total: work.length + current, rewrapped, sealed, current, skipped }
+  // TOTP seeds are sealed under the same secrets, bound to their user.
+  const seeds = await listSealedTotpSeeds(database.db)
+  const stale = seeds
+    .filter((seed) => !box.isCurrent(seed.sealed))
+    .map((seed) => ({ ...seed, resealed: box.reseal(seed.sealed, `totp:${seed.userId}`) }))
+  let seedsRewrapped = 0
+  for (const seed of stale) {
+    const written = await resealTotpSeed(database.db, {
+      userId: seed.userId,
+      sealed: seed.resealed,
+      replacing: seed.sealed,
+    })
+    if (written) seedsRewrapped++
+  }
+  return {
+    total: work.length + current,
+    rewrapped,
+    sealed,
+    current,
+    skipped,
+    totpSeeds: {
+      total: seeds.length,
+      rewrapped: seedsRewrapped,
+      skipped: stale.length - seedsRewrapped,
+    },
+  }
 }
