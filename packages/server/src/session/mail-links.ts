@@ -85,3 +85,31 @@ export async function mailLink(
     minutes: Math.round(ttlSeconds / 60),
   })
 }
+
+// Per instance and address: the mailing work of successive requests runs in order, so
+// the newer token is always the one left standing.
+const behindTheAnswer = new WeakMap<Runtime, Map<string, Promise<void>>>()
+
+/**
+ * Runs the part of a request that only a known address needs (issuing the token,
+ * queueing the mail) after the answer, so an unknown address cannot be told by the
+ * time it takes (SPEC §9). Failures are logged, never answered; work for one
+ * address runs in the order it was asked for.
+ */
+export function afterAnswering(runtime: Runtime, key: string, work: () => Promise<void>): void {
+  let queues = behindTheAnswer.get(runtime)
+  if (!queues) {
+    queues = new Map()
+    behindTheAnswer.set(runtime, queues)
+  }
+  const previous = queues.get(key) ?? Promise.resolve()
+  const next = previous
+    .then(work)
+    .catch((error: unknown) =>
+      runtime.log.error({ err: error }, 'a mailed link or code could not be issued'),
+    )
+  queues.set(key, next)
+  void next.finally(() => {
+    if (queues.get(key) === next) queues.delete(key)
+  })
+}

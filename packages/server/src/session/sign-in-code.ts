@@ -10,7 +10,7 @@ import { limitAttemptsFromIp } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
-import { mayMail, sendMail, tokenDigest } from './mail-links.js'
+import { afterAnswering, mayMail, sendMail, tokenDigest } from './mail-links.js'
 import { needsSecondFactor, openChallenge, type SecondFactorRequired } from './second-factor.js'
 import { openSession, type SignedIn } from './sign-in.js'
 
@@ -28,8 +28,9 @@ function codeDigest(runtime: Runtime, userId: string, code: string): string {
 }
 
 /**
- * `auth.requestSignInCode`: mails a 6-digit code (voiding the older one).
- * Same answer, and the same work up to the mail, for an unknown address.
+ * `auth.requestSignInCode`: mails a 6-digit code (voiding the older one),
+ * issued after the answer: the same answer, in the same time, for an unknown
+ * address, which gets nothing.
  */
 export async function requestSignInCode(
   runtime: Runtime,
@@ -39,24 +40,24 @@ export async function requestSignInCode(
   await limitAttemptsFromIp(runtime, client.ip)
   const user = await findUserByEmail(runtime.database.db, email)
   const allowed = await mayMail(runtime, email)
-  const code = mintCode()
   if (user && allowed) {
-    const ttlSeconds = runtime.options.signInCodeTtl
-    await issueOneTimeToken(runtime.database.db, {
-      userId: user.id,
-      purpose: 'sign_in_code',
-      tokenHash: codeDigest(runtime, user.id, code),
-      ttlSeconds,
-      now: runtime.now(),
+    afterAnswering(runtime, user.id, async () => {
+      const code = mintCode()
+      const ttlSeconds = runtime.options.signInCodeTtl
+      await issueOneTimeToken(runtime.database.db, {
+        userId: user.id,
+        purpose: 'sign_in_code',
+        tokenHash: codeDigest(runtime, user.id, code),
+        ttlSeconds,
+        now: runtime.now(),
+      })
+      sendMail(runtime, 'signInCode', user.email, {
+        email: user.email,
+        displayName: user.displayName,
+        code,
+        minutes: Math.round(ttlSeconds / 60),
+      })
     })
-    sendMail(runtime, 'signInCode', user.email, {
-      email: user.email,
-      displayName: user.displayName,
-      code,
-      minutes: Math.round(ttlSeconds / 60),
-    })
-  } else {
-    codeDigest(runtime, crypto.randomUUID(), code)
   }
   await runtime.audit({
     type: 'sign_in_code.requested',
@@ -79,16 +80,15 @@ export async function signInWithCode(
 ): Promise<SignedIn | SecondFactorRequired> {
   await limitAttemptsFromIp(runtime, client.ip)
   const user = await findUserByEmail(runtime.database.db, input.email)
-  const digest = codeDigest(runtime, user?.id ?? crypto.randomUUID(), input.code)
-  const checked = user
-    ? await checkOneTimeCode(runtime.database.db, {
-        userId: user.id,
-        purpose: 'sign_in_code',
-        tokenHash: digest,
-        maxAttempts: CODE_ATTEMPTS,
-        now: runtime.now(),
-      })
-    : { matched: false as const }
+  // An unknown address runs the same check against an id nobody has: same queries, same time.
+  const userId = user?.id ?? crypto.randomUUID()
+  const checked = await checkOneTimeCode(runtime.database.db, {
+    userId,
+    purpose: 'sign_in_code',
+    tokenHash: codeDigest(runtime, userId, input.code),
+    maxAttempts: CODE_ATTEMPTS,
+    now: runtime.now(),
+  })
   if (!user || !checked.matched) {
     await runtime.audit({
       type: 'sign_in_code.failed',
