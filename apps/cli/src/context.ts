@@ -1,5 +1,6 @@
 import { createBreakwaterClient, type TokenStore } from '@breakwater/client'
 import type { BreakwaterRouter } from '@breakwater/server'
+import { type StepUpOutcome, stepUpPrompt } from './step-up.js'
 import { credentialsStore } from './store.js'
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000'
@@ -14,6 +15,8 @@ export interface CommandContext {
   out: (line: string) => void
   /** Remarks beside the output (stderr), so stdout stays what scripts read. */
   note: (line: string) => void
+  /** Why a step-up prompt failed, if it did for a reason `REAUTH_REQUIRED` does not say. */
+  stepUp: StepUpOutcome
 }
 
 /** `--url`, else `BREAKWATER_URL`, else the default; `/trpc` is added unless given. */
@@ -40,10 +43,17 @@ export function createContext(
 ): CommandContext {
   const store = credentialsStore()
   const trpcUrl = server.endsWith('/trpc') ? server : `${server}/trpc`
-  const client = createBreakwaterClient<BreakwaterRouter>({
+  const stepUp: StepUpOutcome = {}
+  const client: CommandContext['client'] = createBreakwaterClient<BreakwaterRouter>({
     url: trpcUrl,
     transport: 'bearer',
     store,
+    // The client stores the fresh access token reauthenticate answers, then retries the call once.
+    onReauthRequired: stepUpPrompt(
+      (password) => client.auth.reauthenticate.mutate({ password }),
+      note,
+      stepUp,
+    ),
     // Name the CLI in `sessions` listings instead of undici's generic agent.
     fetch: (input, init) => {
       const headers = new Headers(init?.headers)
@@ -51,5 +61,5 @@ export function createContext(
       return fetch(input, { ...init, headers })
     },
   })
-  return { client, store, server, out, note }
+  return { client, store, server, out, note, stepUp }
 }

@@ -34,6 +34,11 @@ const REASON_MESSAGES: Partial<Record<string, string>> = {
     'Confirm your email address first: open the link we mailed you, or run breakwater verify <link>.',
   DB_UNAVAILABLE: 'The server cannot reach its database. Try again shortly.',
   REFRESH_UNAVAILABLE: 'Cannot reach the server to renew the session.',
+  // The step-up prompt got no password (stdin ended, or the prompt was cancelled): nothing changed.
+  REAUTH_REQUIRED:
+    'This change needs you to confirm it is you: run the command again and enter your password when asked.',
+  MFA_ALREADY_ENABLED:
+    'Two-factor sign-in is already on. To set up another app, run breakwater mfa disable first.',
 }
 
 /**

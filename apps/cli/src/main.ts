@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { readReason } from '@breakwater/client'
 import { changeEmail } from './commands/change-email.js'
 import { deleteAccount } from './commands/delete-account.js'
 import { login, loginWithCode, register } from './commands/login.js'
 import { logout } from './commands/logout.js'
+import { mfa } from './commands/mfa.js'
 import { resetPassword } from './commands/reset-password.js'
 import { revoke, sessions } from './commands/sessions.js'
 import { verify } from './commands/verify.js'
 import { whoami } from './commands/whoami.js'
-import { createContext, DEFAULT_URL, resolveServer } from './context.js'
+import { type CommandContext, createContext, DEFAULT_URL, resolveServer } from './context.js'
 import { describe } from './errors.js'
 import { UsageError } from './prompt.js'
 
@@ -27,6 +29,9 @@ Commands:
   change-email <link>            confirm the change with that link
   delete-account [--yes]         delete your account (asks your password, then your email
                                  to confirm unless --yes) and forget its credentials
+  mfa enable                     set up an authenticator app: prints its secret, asks a code,
+                                 then prints 10 recovery codes (shown once)
+  mfa disable                    turn the authenticator app off (asks a code from it)
   sessions                       list your sessions
   revoke <session-id>            end a session
   logout                         end this session and forget its credentials
@@ -37,12 +42,15 @@ Options:
 
 Passwords, links and codes are read from a hidden prompt, or one per line from piped
 stdin in the order asked. Quote a pasted link: '<link>'. Links work once.
+Changing your email, factors or account asks your password again when you signed in
+more than a few minutes ago.
 Credentials live in $BREAKWATER_CONFIG_DIR (default ~/.config/breakwater), mode 0600.`
 
 /** Runs one command; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`)
   let server = process.env.BREAKWATER_URL ?? DEFAULT_URL
+  let ctx: CommandContext | undefined
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -62,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
       return command || values.help ? 0 : 2
     }
     server = resolveServer(values.url)
-    const ctx = createContext(server, out)
+    ctx = createContext(server, out)
     switch (command) {
       case 'register':
         await register(ctx, values)
@@ -94,12 +102,17 @@ export async function run(argv: string[]): Promise<number> {
       case 'logout':
         await logout(ctx)
         break
+      case 'mfa':
+        await mfa(ctx, rest[0])
+        break
       default:
         throw new UsageError(`Unknown command: ${command}. See: breakwater --help`)
     }
     return 0
   } catch (error) {
-    const { message, exitCode } = describe(error, server)
+    // A step-up the client gave up on (wrong password, rate limit) says why better than REAUTH_REQUIRED.
+    const failure = readReason(error) === 'REAUTH_REQUIRED' ? ctx?.stepUp.failure : undefined
+    const { message, exitCode } = describe(failure ?? error, server)
     process.stderr.write(`breakwater: ${message}\n`)
     return exitCode
   }

@@ -6,6 +6,7 @@ import {
 } from '@breakwater/client'
 import type { BreakwaterRouter } from '@breakwater/server'
 import type { inferRouterOutputs } from '@trpc/server'
+import { reauthDialog } from './views/reauth-dialog.js'
 
 type Outputs = inferRouterOutputs<BreakwaterRouter>
 /** `auth.me`: the user and the current session's expiries (never a token). */
@@ -24,14 +25,24 @@ export interface Api {
  * The app's one client: cookie transport, so both tokens stay in HttpOnly
  * cookies and this page only ever learns `accessTokenExpiresAt`. Tabs share
  * refreshes and sign-outs (Web Locks + BroadcastChannel, in the client).
+ *
+ * Step-up (SPEC §10): a call refused with `REAUTH_REQUIRED` opens the
+ * re-authentication dialog; once the user proved it is them there, the client
+ * retries the call, so every form gets this without handling it itself.
  */
 export function createApi(onSessionExpired: (reason: SessionEndReason) => void): Api {
   const auth = createBreakwaterAuth({
     url: '/trpc',
     transport: 'cookie',
-    onSessionExpired: ({ reason }) => onSessionExpired(reason),
+    onSessionExpired: ({ reason }) => {
+      reauth.dismiss()
+      onSessionExpired(reason)
+    },
+    onReauthRequired: () => reauth.ask(),
   })
   const client = createBreakwaterClient<BreakwaterRouter>({ auth })
+  // The answer is a fresh access cookie carrying the new `auth_time` (the client keeps its expiry).
+  const reauth = reauthDialog((input) => client.auth.reauthenticate.mutate(input))
   return {
     auth,
     client,

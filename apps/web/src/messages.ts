@@ -9,6 +9,8 @@ export type Context =
   | 'change-password'
   | 'change-email'
   | 'delete-account'
+  | 'totp'
+  | 'reauthenticate'
   | 'revoke'
   | 'link'
   | 'other'
@@ -22,6 +24,9 @@ const ASKS_CURRENT_PASSWORD: ReadonlySet<Context> = new Set([
   'change-email',
   'delete-account',
 ])
+
+/** Forms whose code comes from an authenticator app, not from an email. */
+const APP_CODE: ReadonlySet<Context> = new Set(['second-factor', 'totp', 'reauthenticate'])
 
 /** Shown for an unknown, used, replaced or expired mailed link (`LINK_INVALID`). */
 export const LINK_INVALID_MESSAGE =
@@ -65,11 +70,16 @@ export function describeError(error: unknown, context: Context): string {
       if (context === 'sign-in-code') return 'That code is wrong or has expired. Request a new one.'
       if (context === 'second-factor')
         return 'That code is wrong, or this sign-in has expired: after 5 tries, start again with your password.'
+      // A TOTP code works once (SPEC §10): a used one is refused like a wrong one.
+      if (context === 'totp')
+        return 'That code is wrong or was used already. Enter the current code from your authenticator app.'
+      if (context === 'reauthenticate') return 'That password or code is wrong.'
       return 'Wrong email or password.'
     case 'LINK_INVALID':
       return LINK_INVALID_MESSAGE
     case 'REAUTH_REQUIRED':
-      return 'For your security, confirm it is you: sign out and in again, then retry.'
+      // What is left when the re-authentication dialog was cancelled (views/reauth-dialog.ts).
+      return 'For your security, this needs you to confirm it is you. Nothing changed: try again, and enter your password when asked.'
     case 'MFA_ALREADY_ENABLED':
       return 'An authenticator app is already set up.'
     case 'EMAIL_NOT_VERIFIED':
@@ -108,7 +118,10 @@ export function describeError(error: unknown, context: Context): string {
     if (field === 'email' || field === 'newEmail') return 'Enter a valid email address.'
     if (field === 'currentPassword') return 'Enter your current password.'
     if (field === 'password' || field === 'newPassword') return 'Enter a password.'
-    if (field === 'code') return 'Enter the 6-digit code from the email.'
+    if (field === 'code')
+      return APP_CODE.has(context)
+        ? 'Enter the 6-digit code from your authenticator app.'
+        : 'Enter the 6-digit code from the email.'
     // The server refuses a malformed token before looking it up: to the reader, the same broken link.
     if (field === 'token') return LINK_INVALID_MESSAGE
     return `Check the form: ${issue.message}`

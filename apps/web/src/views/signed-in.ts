@@ -4,6 +4,7 @@ import { busy, h, say } from '../dom.js'
 import { describeError, endMessage, type Fail } from '../messages.js'
 import { deleteAccountCard } from './delete-account.js'
 import { emailCard } from './email-card.js'
+import { securityCard } from './security-card.js'
 
 /** How often the page re-reads `auth.me` and the sessions: a revocation elsewhere shows within seconds. */
 export const POLL_MS = 2000
@@ -51,7 +52,7 @@ function device(userAgent: string | null): string {
   return os ? `${browser} on ${os}` : browser
 }
 
-/** The signed-in page: who, token countdown, sessions, email, password, sign-out, deletion. */
+/** The signed-in page: who, token countdown, sessions, email, password, security, sign-out, deletion. */
 export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
   const { client } = api
   let disposed = false
@@ -255,6 +256,9 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     })
   })
 
+  // Security: an authenticator app as a second factor
+  const securitySection = securityCard({ api, fail })
+
   // Sign out
   const signOutError = h('p', {
     class: 'error',
@@ -338,6 +342,7 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     sessionsCard,
     emailSection.element,
     passwordForm,
+    securitySection,
     signOutCard,
     deleteCard,
   )
