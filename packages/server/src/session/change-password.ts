@@ -1,10 +1,9 @@
-import { findUserById, revokeUserSessions, updatePasswordHash } from '@breakwater/db'
-import { BreakwaterError } from '../errors.js'
+import { revokeUserSessions, updatePasswordHash } from '@breakwater/db'
 import { acceptPassword } from '../guard/password-policy.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { sessionsEnded } from './end.js'
-import { checkPassword, hashing } from './password-check.js'
+import { checkCurrentPassword, hashing } from './password-check.js'
 
 /**
  * `auth.changePassword`: the guarded password check (account and address
@@ -18,16 +17,13 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   client: ClientInfo,
 ): Promise<void> {
-  const found = await findUserById(runtime.database.db, caller.userId)
-  if (!found) throw new BreakwaterError('SESSION_REVOKED')
-  const user = await checkPassword(runtime, {
-    email: found.email,
-    user: found,
-    password: input.currentPassword,
+  const user = await checkCurrentPassword(
+    runtime,
+    caller,
+    input.currentPassword,
     client,
-    sessionId: caller.sessionId,
-    during: 'changePassword',
-  })
+    'changePassword',
+  )
   const newPassword = acceptPassword(input.newPassword)
   const passwordHash = await hashing(() => runtime.passwords.hash(newPassword))
   const now = runtime.now()

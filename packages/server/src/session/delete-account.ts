@@ -1,16 +1,9 @@
-import {
-  deleteUser,
-  findUserById,
-  inTransaction,
-  revokeUserSessions,
-  teamTransaction,
-} from '@breakwater/db'
-import { BreakwaterError } from '../errors.js'
+import { deleteUser, inTransaction, revokeUserSessions, teamTransaction } from '@breakwater/db'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
 import { sessionsEnded } from './end.js'
-import { checkPassword } from './password-check.js'
+import { checkCurrentPassword } from './password-check.js'
 
 /**
  * `auth.deleteAccount`: the current password (the guarded check), then one
@@ -25,16 +18,7 @@ export async function deleteAccount(
   currentPassword: string,
   client: ClientInfo,
 ): Promise<void> {
-  const found = await findUserById(runtime.database.db, caller.userId)
-  if (!found) throw new BreakwaterError('SESSION_REVOKED')
-  const user = await checkPassword(runtime, {
-    email: found.email,
-    user: found,
-    password: currentPassword,
-    client,
-    sessionId: caller.sessionId,
-    during: 'deleteAccount',
-  })
+  const user = await checkCurrentPassword(runtime, caller, currentPassword, client, 'deleteAccount')
   const { beforeDeleteUser } = runtime.options.hooks
   const now = runtime.now()
   const revoked = await inTransaction(runtime.database.db, async (trx) => {

@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
 import { mailLink, mayMail, sendMail, tokenDigest } from './mail-links.js'
-import { checkPassword } from './password-check.js'
+import { checkCurrentPassword } from './password-check.js'
 
 /**
  * `auth.requestEmailChange`: the current password (the guarded check), then a
@@ -26,16 +26,13 @@ export async function requestEmailChange(
   input: { newEmail: string; currentPassword: string },
   client: ClientInfo,
 ): Promise<void> {
-  const found = await findUserById(runtime.database.db, caller.userId)
-  if (!found) throw new BreakwaterError('SESSION_REVOKED')
-  const user = await checkPassword(runtime, {
-    email: found.email,
-    user: found,
-    password: input.currentPassword,
+  const user = await checkCurrentPassword(
+    runtime,
+    caller,
+    input.currentPassword,
     client,
-    sessionId: caller.sessionId,
-    during: 'requestEmailChange',
-  })
+    'requestEmailChange',
+  )
   if (canonicalEmail(input.newEmail) === user.emailCanonical)
     throw new BreakwaterError('EMAIL_TAKEN', { message: 'This is already your email address.' })
   const taken = (await findUserByEmail(runtime.database.db, input.newEmail)) !== undefined

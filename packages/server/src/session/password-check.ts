@@ -1,4 +1,4 @@
-import type { User } from '@breakwater/db'
+import { findUserById, type User } from '@breakwater/db'
 import { BreakwaterError } from '../errors.js'
 import { HashQueueFull } from '../guard/password.js'
 import { normalizePassword } from '../guard/password-policy.js'
@@ -67,4 +67,28 @@ export async function checkPassword(
   }
   await refundAccountAttempt(runtime, input.email)
   return user
+}
+
+/**
+ * The signed-in user's current password, for the procedures that ask for it
+ * again (changePassword, requestEmailChange, deleteAccount): the same guarded
+ * check as a login, audited as happening `during` that procedure.
+ */
+export async function checkCurrentPassword(
+  runtime: Runtime,
+  caller: { userId: string; sessionId: string },
+  password: string,
+  client: ClientInfo,
+  during: string,
+): Promise<User> {
+  const found = await findUserById(runtime.database.db, caller.userId)
+  if (!found) throw new BreakwaterError('SESSION_REVOKED')
+  return checkPassword(runtime, {
+    email: found.email,
+    user: found,
+    password,
+    client,
+    sessionId: caller.sessionId,
+    during,
+  })
 }
