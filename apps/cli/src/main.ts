@@ -46,6 +46,42 @@ Changing your email, factors or account asks your password again when you signed
 more than a few minutes ago.
 Credentials live in $BREAKWATER_CONFIG_DIR (default ~/.config/breakwater), mode 0600.`
 
+const OPTIONS = {
+  url: { type: 'string' },
+  email: { type: 'string' },
+  name: { type: 'string' },
+  code: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+const LINK_COMMANDS = new Set(['verify', 'reset-password', 'change-email'])
+const KNOWN_OPTION = /^(?:-h|--(?:url|email|name|code|yes|help)(?:=.*)?)$/
+const TAKES_VALUE = /^--(?:url|email|name)$/
+
+/**
+ * A bare link token is base64url, so one in 64 starts with '-' and would read
+ * as an unknown option: for the commands that take a link, any argument that is
+ * not one of our options goes after '--', where it can only be the positional.
+ */
+function tokensAsPositionals(argv: string[]): string[] {
+  if (!LINK_COMMANDS.has(argv.find((arg) => !arg.startsWith('-')) ?? '')) return argv
+  const options: string[] = []
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    if (KNOWN_OPTION.test(arg)) {
+      options.push(arg)
+      if (TAKES_VALUE.test(arg) && i + 1 < argv.length) options.push(argv[++i]!)
+    } else positionals.push(arg)
+  }
+  return [...options, '--', ...positionals]
+}
+
 /** Runs one command; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`)
@@ -53,16 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   let ctx: CommandContext | undefined
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: tokensAsPositionals(argv),
       allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        email: { type: 'string' },
-        name: { type: 'string' },
-        code: { type: 'boolean' },
-        yes: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     })
     const [command, ...rest] = positionals
     if (values.help || !command || command === 'help') {

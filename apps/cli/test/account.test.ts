@@ -250,6 +250,12 @@ t.test('reset-password: garbage changes nothing; request, paste, reset', async (
   const garbage = await cli(['reset-password', 'x'], bob.env, `${NEW_PASSWORD}\n`)
   t.equal(garbage.code, 1)
   t.equal(garbage.stderr, LINK_INVALID)
+  // One base64url token in 64 starts with '-': it is still the link, not an option.
+  const dashed = await cli(['reset-password', `-T${'A'.repeat(41)}`], bob.env, `${NEW_PASSWORD}\n`)
+  t.equal(dashed.code, 1, 'a token starting with - is read as the token')
+  t.equal(dashed.stderr, LINK_INVALID)
+  const dashedLast = await cli(['verify', '--url', url, '--', `--${'b'.repeat(42)}`], bob.env)
+  t.equal(dashedLast.stderr, LINK_INVALID, "after '--' as well")
   t.equal((await cli(['whoami'], bob.env)).code, 0, 'the session still works: nothing changed')
 
   // Asks, then waits on stdin: nothing comes (the user gave up).
