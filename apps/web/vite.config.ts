@@ -6,17 +6,23 @@ const FOREIGN_URL = /\bhttps?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])[^\s"'`)]+/g
 
 /**
  * Keeps the bundle free of network addresses: tRPC's "submit an issue at
- * <github URL>" message is reworded, then any URL still left fails the build.
+ * <github URL>" message and @simplewebauthn/browser's link to its docs (in a
+ * misuse warning) are reworded, then any URL still left fails the build.
  */
 function noForeignUrls(): Plugin {
   return {
     name: 'breakwater:no-foreign-urls',
     apply: 'build',
     renderChunk(code) {
-      const next = code.replace(
-        /Please submit an issue at https:\/\/github\.com\/trpc\/trpc\/issues\/new/g,
-        'Please report it to the tRPC project',
-      )
+      const next = code
+        .replace(
+          /Please submit an issue at https:\/\/github\.com\/trpc\/trpc\/issues\/new/g,
+          'Please report it to the tRPC project',
+        )
+        .replace(
+          /https:\/\/simplewebauthn\.dev\/docs\/packages\/browser#[\w-]+/g,
+          "@simplewebauthn/browser's documentation",
+        )
       return next === code ? null : { code: next, map: null }
     },
     generateBundle(_options, bundle) {

@@ -104,6 +104,7 @@ export async function buildApp(
       emailChangeTtl: config.emailChangeTtl,
       signInCodeTtl: config.signInCodeTtl,
       stepUpMaxAge: config.stepUpMaxAge,
+      webauthnRpId: config.webauthnRpId,
       mailLimit: config.mailLimit,
       requireEmailVerification: config.requireEmailVerification,
       onAuditEvent: (event) =>

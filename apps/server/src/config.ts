@@ -24,6 +24,7 @@ const OPTION_OF = {
   EMAIL_CHANGE_TTL: 'emailChangeTtl',
   SIGN_IN_CODE_TTL: 'signInCodeTtl',
   STEP_UP_MAX_AGE: 'stepUpMaxAge',
+  WEBAUTHN_RP_ID: 'webauthnRpId',
   MAIL_LIMIT: 'mailLimit',
   REQUIRE_EMAIL_VERIFICATION: 'requireEmailVerification',
 } as const
@@ -74,6 +75,8 @@ export interface Config {
   readonly signInCodeTtl: number
   /** STEP_UP_MAX_AGE: how recent a proof of a factor credential changes need. */
   readonly stepUpMaxAge: number
+  /** WEBAUTHN_RP_ID: the domain passkeys are bound to (default: PUBLIC_URL's host, else localhost). */
+  readonly webauthnRpId: string | undefined
   readonly mailLimit: string
   readonly requireEmailVerification: boolean
 }
@@ -253,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     emailChangeTtl: raw('EMAIL_CHANGE_TTL'),
     signInCodeTtl: raw('SIGN_IN_CODE_TTL'),
     stepUpMaxAge: raw('STEP_UP_MAX_AGE'),
+    webauthnRpId: raw('WEBAUTHN_RP_ID'),
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })
@@ -301,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     emailChangeTtl: settings.emailChangeTtl,
     signInCodeTtl: settings.signInCodeTtl,
     stepUpMaxAge: settings.stepUpMaxAge,
+    webauthnRpId: settings.webauthnRpId,
     mailLimit: raw('MAIL_LIMIT') ?? DEFAULTS.mailLimit,
     requireEmailVerification,
   })

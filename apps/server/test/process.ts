@@ -40,12 +40,12 @@ export function runEntry(entry: 'main' | 'keys', env: Record<string, string>, ar
   return { child, output: () => out, exited }
 }
 
-/** Starts the server and waits until /healthz answers (bounded: 30 s). */
+/** Starts the server and waits until /healthz answers (bounded: 90 s; tsx compiling the sources on two loaded cores has taken over 30). */
 export async function startApp(env: Record<string, string>): Promise<Running> {
   const port = await freePort()
   const run = runEntry('main', { HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 90_000
   while (Date.now() < deadline) {
     const code = await Promise.race([
       run.exited,

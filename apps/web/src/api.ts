@@ -13,6 +13,8 @@ type Outputs = inferRouterOutputs<BreakwaterRouter>
 export type Me = Outputs['auth']['me']
 /** One row of `sessions.list`. */
 export type SessionRow = Outputs['sessions']['list'][number]
+/** One of the user's passkeys, as `passkeys.list` shows it (a name and dates, no key material). */
+export type PasskeyRow = Outputs['passkeys']['list']['passkeys'][number]
 
 export interface Api {
   auth: BreakwaterAuth
@@ -42,7 +44,10 @@ export function createApi(onSessionExpired: (reason: SessionEndReason) => void):
   })
   const client = createBreakwaterClient<BreakwaterRouter>({ auth })
   // The answer is a fresh access cookie carrying the new `auth_time` (the client keeps its expiry).
-  const reauth = reauthDialog((input) => client.auth.reauthenticate.mutate(input))
+  const reauth = reauthDialog(
+    (input) => client.auth.reauthenticate.mutate(input),
+    () => client.passkeys.reauthenticationOptions.mutate(),
+  )
   return {
     auth,
     client,

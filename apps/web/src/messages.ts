@@ -11,6 +11,10 @@ export type Context =
   | 'delete-account'
   | 'totp'
   | 'reauthenticate'
+  | 'reauthenticate-passkey'
+  | 'passkey'
+  | 'passkey-sign-in'
+  | 'passkey-second-factor'
   | 'revoke'
   | 'link'
   | 'other'
@@ -60,11 +64,69 @@ function firstIssue(error: unknown): { path: unknown[]; message: string } | unde
   return issues[0] as { path: unknown[]; message: string }
 }
 
+/** Contexts that asked the browser for a passkey: what a cancelled ceremony left unchanged. */
+const CANCELLED_PASSKEY: Partial<Record<Context, string>> = {
+  passkey: 'No passkey was added: the request was cancelled or timed out. Nothing changed.',
+  'passkey-sign-in':
+    'The passkey request was cancelled or timed out, so you are not signed in. Try again, or use your password.',
+  'passkey-second-factor':
+    'The passkey request was cancelled or timed out. Try again, or enter a code instead.',
+  'reauthenticate-passkey':
+    'The passkey request was cancelled or timed out. Try again, or confirm with your password.',
+}
+
+/** The errors `navigator.credentials` rejects with (DOMExceptions, or an abort's reason). */
+const CEREMONY_ERRORS = new Set([
+  'NotAllowedError',
+  'AbortError',
+  'InvalidStateError',
+  'NotSupportedError',
+  'SecurityError',
+  'ConstraintError',
+  'UnknownError',
+])
+
+function isCeremonyError(error: unknown): error is Error {
+  return (
+    error instanceof DOMException || (error instanceof Error && CEREMONY_ERRORS.has(error.name))
+  )
+}
+
+/**
+ * What the browser said when a passkey ceremony failed before reaching the
+ * server (see webauthn.ts): nothing was sent, so nothing changed.
+ */
+function describeCeremony(error: Error, context: Context): string {
+  switch (error.name) {
+    case 'NotAllowedError':
+    case 'AbortError':
+      return (
+        CANCELLED_PASSKEY[context] ?? 'The passkey request was cancelled or timed out. Try again.'
+      )
+    case 'InvalidStateError':
+      return 'This device already holds a passkey for this account: use another device or security key.'
+    case 'NotSupportedError':
+      return 'This browser or device cannot use passkeys here. Use your password instead.'
+    case 'SecurityError':
+      return 'Passkeys do not work at this address (the app must be opened at its own domain name, not an IP address).'
+    default:
+      return 'The browser could not use a passkey. Try again.'
+  }
+}
+
 /** A failed call, in words a person can act on. */
 export function describeError(error: unknown, context: Context): string {
+  if (isCeremonyError(error)) return describeCeremony(error, context)
   const reason = readReason(error)
   switch (reason) {
     case 'INVALID_CREDENTIALS':
+      // A passkey the server did not accept: unknown, removed, or not this user's.
+      if (context === 'passkey-sign-in')
+        return 'This passkey was not accepted: it is not, or no longer, registered here. Sign in with your password.'
+      if (context === 'passkey-second-factor')
+        return 'This passkey was not accepted, or this sign-in has expired: try again, or start again with your password.'
+      if (context === 'reauthenticate-passkey')
+        return 'This passkey was not accepted. Use another one, or confirm with your password.'
       if (ASKS_CURRENT_PASSWORD.has(context)) return 'The current password is wrong.'
       // A code is refused with this reason too (SPEC §9): wrong, used, expired or out of attempts.
       if (context === 'sign-in-code') return 'That code is wrong or has expired. Request a new one.'
@@ -82,6 +144,10 @@ export function describeError(error: unknown, context: Context): string {
       return 'For your security, this needs you to confirm it is you. Nothing changed: try again, and enter your password when asked.'
     case 'MFA_ALREADY_ENABLED':
       return 'An authenticator app is already set up.'
+    case 'PASSKEY_REJECTED':
+      return 'The passkey could not be added (it may be registered already, or the account holds as many passkeys as it may). Nothing changed.'
+    case 'PASSKEY_NOT_FOUND':
+      return 'That passkey is no longer on this account: it was removed, maybe on another device.'
     case 'EMAIL_NOT_VERIFIED':
       return 'Verify your email address first: open the link in the email we sent you.'
     case 'RATE_LIMITED': {
@@ -118,6 +184,8 @@ export function describeError(error: unknown, context: Context): string {
     if (field === 'email' || field === 'newEmail') return 'Enter a valid email address.'
     if (field === 'currentPassword') return 'Enter your current password.'
     if (field === 'password' || field === 'newPassword') return 'Enter a password.'
+    if (field === 'name')
+      return 'Give the passkey a name of at most 64 characters (letters, digits, spaces, punctuation).'
     if (field === 'code')
       return APP_CODE.has(context)
         ? 'Enter the 6-digit code from your authenticator app.'

@@ -28,7 +28,8 @@ t.teardown(closeDatabase)
 
 /**
  * SPEC §3's reason table, copied by hand, with §9's `LINK_INVALID` and
- * `EMAIL_NOT_VERIFIED` and §10's `REAUTH_REQUIRED` and `MFA_ALREADY_ENABLED`.
+ * `EMAIL_NOT_VERIFIED`, §10's `REAUTH_REQUIRED` and `MFA_ALREADY_ENABLED`, and the passkey
+ * reasons the README documents (`PASSKEY_REJECTED`, `PASSKEY_NOT_FOUND`).
  */
 const SPEC_REASONS = [
   'TOKEN_MISSING',
@@ -50,6 +51,8 @@ const SPEC_REASONS = [
   'EMAIL_NOT_VERIFIED',
   'REAUTH_REQUIRED',
   'MFA_ALREADY_ENABLED',
+  'PASSKEY_REJECTED',
+  'PASSKEY_NOT_FOUND',
   'DB_UNAVAILABLE',
 ] as const
 type SpecReason = (typeof SPEC_REASONS)[number]
@@ -78,7 +81,7 @@ type Tokens = {
 type SecondFactorRequired = {
   readonly mfaRequired: true
   readonly challenge: string
-  readonly methods: ('totp' | 'recovery_code')[]
+  readonly methods: ('totp' | 'recovery_code' | 'passkey')[]
 }
 type SessionRow = {
   id: string
@@ -138,6 +141,17 @@ t.test("types and wire: a team's procedure is typed on the client and callable",
   expectTypeOf(login).toEqualTypeOf<{ user: User; session: Session; tokens?: Tokens }>()
   // Answering the second factor signs in: never a second challenge.
   expectTypeOf(client.auth.verifySecondFactor.mutate).returns.resolves.toEqualTypeOf<typeof login>()
+  // So does a passkey: it is both factors in one.
+  expectTypeOf(client.auth.loginWithPasskey.mutate).returns.resolves.toEqualTypeOf<typeof login>()
+  expectTypeOf(client.passkeys.list.query).returns.resolves.toEqualTypeOf<{
+    passkeys: {
+      readonly id: string
+      readonly name: string
+      readonly synced: boolean
+      readonly createdAt: string
+      readonly lastUsedAt: string | null
+    }[]
+  }>()
   expectTypeOf(client.auth.login.mutate)
     .parameter(0)
     .toEqualTypeOf<{ email: string; password: string; transport?: 'cookie' | 'bearer' }>()

@@ -84,6 +84,20 @@ export {
   revocationChannel,
 } from './queries/revocations.js'
 export {
+  addPasskey,
+  findPasskeyByCredentialId,
+  issueWebAuthnChallenge,
+  listPasskeys,
+  type NewPasskey,
+  type Passkey,
+  pruneWebAuthnChallenges,
+  recordPasskeyUse,
+  removePasskey,
+  renamePasskey,
+  takeWebAuthnChallenge,
+  type WebAuthnCeremony,
+} from './queries/passkeys.js'
+export {
   acceptTotpStep,
   countChallengeAttempt,
   countRecoveryCodes,
@@ -147,6 +161,7 @@ export type { BreakwaterSchema } from './schema.js'
 export { DEFAULT_SCHEMA } from './schema-plugin.js'
 export type * from './tables/audit-event.table.js'
 export type * from './tables/one-time-token.table.js'
+export type * from './tables/passkey.table.js'
 export type * from './tables/rate-limit.table.js'
 export type * from './tables/recovery-code.table.js'
 export type * from './tables/refresh-token.table.js'

@@ -1,4 +1,5 @@
 import type { AuditEventTable } from './tables/audit-event.table.js'
+import type { PasskeyTable, WebAuthnChallengeTable } from './tables/passkey.table.js'
 import type { OneTimeTokenTable } from './tables/one-time-token.table.js'
 import type { RateLimitTable } from './tables/rate-limit.table.js'
 import type { RecoveryCodeTable } from './tables/recovery-code.table.js'
@@ -17,4 +18,6 @@ export interface BreakwaterSchema {
   rate_limits: RateLimitTable
   one_time_tokens: OneTimeTokenTable
   recovery_codes: RecoveryCodeTable
+  passkeys: PasskeyTable
+  webauthn_challenges: WebAuthnChallengeTable
 }

@@ -33,8 +33,10 @@ export const PROCEDURES = {
   deleteAccount: 'auth.deleteAccount',
   verifySecondFactor: 'auth.verifySecondFactor',
   reauthenticate: 'auth.reauthenticate',
+  loginWithPasskey: 'auth.loginWithPasskey',
   listSessions: 'sessions.list',
   revokeSession: 'sessions.revoke',
+  watchSession: 'sessions.watch',
 } as const
 
 /** Breakwater's procedure paths. */

@@ -22,6 +22,8 @@ const MESSAGE: Record<BreakwaterReason, string> = {
   LINK_INVALID: 'This link is not valid: it was used, replaced by a newer one, or it expired.',
   REAUTH_REQUIRED: 'Confirm it is you: sign in again with your password or a code, then retry.',
   MFA_ALREADY_ENABLED: 'An authenticator app is already set up: disable it first.',
+  PASSKEY_REJECTED: 'The passkey could not be registered: try again.',
+  PASSKEY_NOT_FOUND: 'No such passkey.',
   EMAIL_NOT_VERIFIED: 'Confirm your email address first: open the link we sent you.',
   DB_UNAVAILABLE: 'Storage is unavailable. Nothing was lost; try again shortly.',
 }

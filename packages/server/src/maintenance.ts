@@ -6,6 +6,7 @@ import {
   pruneOneTimeTokens,
   pruneRateLimits,
   pruneRefreshChains,
+  pruneWebAuthnChallenges,
 } from '@breakwater/db'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ResolvedOptions } from './options.js'
@@ -74,4 +75,5 @@ export async function runMaintenance(
   })
   await pruneRateLimits(database.db, now)
   await pruneOneTimeTokens(database.db, now)
+  await pruneWebAuthnChallenges(database.db, now)
 }

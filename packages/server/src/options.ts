@@ -121,6 +121,15 @@ export interface BreakwaterOptions {
    * answers `REAUTH_REQUIRED`. Default `10m`.
    */
   stepUpMaxAge?: Duration
+  /**
+   * The WebAuthn relying-party ID passkeys are bound to: the site's domain
+   * (`example.com` serves `app.example.com` too). Default: the host of
+   * `publicUrl`, else `localhost` (browsers refuse IP addresses, so open the
+   * web app at http://localhost:<port> to use passkeys in development). The
+   * origins a passkey may be used from are `publicUrl`'s, the server's own and
+   * `allowedOrigins`, each only if its host is the RP ID or under it.
+   */
+  webauthnRpId?: string
 }
 
 /** How Breakwater sends mail. */
@@ -170,6 +179,7 @@ export interface ResolvedOptions {
   readonly emailChangeTtl: number
   readonly signInCodeTtl: number
   readonly stepUpMaxAge: number
+  readonly webauthnRpId: string | undefined
   readonly mailLimit: NormalizedRateLimit
   readonly requireEmailVerification: boolean
   readonly accessTokenTtl: number
@@ -196,6 +206,14 @@ export interface ResolvedOptions {
     readonly parallelism: number
   }
   readonly onAuditEvent: BreakwaterOptions['onAuditEvent']
+}
+
+const DOMAIN_NAME =
+  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
+/** A host name that is not an IP address: what a WebAuthn RP ID must be. */
+export function isDomainName(value: string): boolean {
+  return DOMAIN_NAME.test(value) && !/^[\d.]+$/.test(value)
 }
 
 /** OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1. */
@@ -445,6 +463,15 @@ export function checkOptions(options: BreakwaterSettings): {
       throw new OptionError('publicUrl must be an http(s) URL such as https://app.example.com')
     }
   })
+  const webauthnRpId = field<string | undefined>('webauthnRpId', undefined, () => {
+    const value = options.webauthnRpId
+    if (value === undefined || value === '') return undefined
+    if (typeof value !== 'string' || !isDomainName(value))
+      throw new OptionError(
+        `webauthnRpId must be a domain name such as example.com (not an IP address or a URL), got ${JSON.stringify(String(value).slice(0, 80))}`,
+      )
+    return value.toLowerCase()
+  })
   const requireEmailVerification = field('requireEmailVerification', false, () => {
     const value = options.requireEmailVerification ?? false
     if (typeof value !== 'boolean')
@@ -460,6 +487,7 @@ export function checkOptions(options: BreakwaterSettings): {
       emailChangeTtl: seconds('emailChangeTtl'),
       signInCodeTtl: seconds('signInCodeTtl'),
       stepUpMaxAge: seconds('stepUpMaxAge'),
+      webauthnRpId,
       mailLimit: limit('mailLimit'),
       requireEmailVerification,
       cookieSameSite,

@@ -45,6 +45,9 @@ async function breakwaterPlugin(
   fastify.decorate('breakwater', runtime)
   fastify.decorateRequest('breakwaterSession', null)
   fastify.decorateRequest('breakwaterUser', null)
+  // Before the server stops accepting: an open `sessions.watch` stream is a request that
+  // never finishes by itself, and close() waits for every request.
+  fastify.addHook('preClose', async () => runtime.beginClose())
   fastify.addHook('onClose', async () => runtime.close())
 
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)

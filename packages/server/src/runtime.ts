@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import path from 'node:path'
 import { type Database, DEFAULT_DATA_DIR } from '@breakwater/db'
 import {
@@ -16,7 +17,7 @@ import { Keyring } from './keys/keyring.js'
 import { resolveKeyEncryptionSecrets } from './keys/secret.js'
 import { Mailer, outboxTransport, smtpTransport } from './mail/mailer.js'
 import { startMaintenance } from './maintenance.js'
-import type { ResolvedOptions } from './options.js'
+import { isDomainName, type ResolvedOptions } from './options.js'
 import type { SeenSession } from './session/current.js'
 
 /** Verified tokens kept so a repeat call skips the signature check (bounded; entries die with the token). */
@@ -37,6 +38,8 @@ export interface Runtime {
   readonly mailer: Mailer
   /** Where links in mail point; the plugin fills it from `publicUrl` or its own address. */
   publicUrl(): string
+  /** Who passkeys are bound to (SPEC §10): the RP ID, its name and the origins they may be used from. */
+  relyingParty(): RelyingParty
   /** The last user and session rows seen per session (see `session/current.ts`). */
   readonly recentSessions: BoundedMap<string, SeenSession>
   /** Where background failures (audit, key reload, housekeeping) are reported. */
@@ -47,6 +50,10 @@ export interface Runtime {
   /** Verifies an access token, from the cache of recently verified tokens when it can. */
   verifyAccessToken(token: string): AccessTokenClaims
   audit(event: NewAuditEvent): Promise<void>
+  /** Aborted when the server starts closing: long-lived streams end on it, so close() does not wait. */
+  readonly closing: AbortSignal
+  /** Ends the streams (`closing`); the server then stops taking requests. */
+  beginClose(): void
   close(): void
 }
 
@@ -74,6 +81,44 @@ export class BoundedMap<K, V> extends Map<K, V> {
     if (this.size >= this.#limit) this.delete(this.keys().next().value as K)
     return super.set(key, value)
   }
+}
+
+/** The WebAuthn relying party of this server. */
+export interface RelyingParty {
+  readonly id: string
+  readonly name: string
+  readonly origins: readonly string[]
+}
+
+/**
+ * The RP ID is `webauthnRpId`, else `publicUrl`'s host when it is a domain name,
+ * else `localhost`. The origins are those of `publicUrl`, of the server itself and
+ * `allowedOrigins`, kept when their host is the RP ID or under it (the only ones a
+ * browser would sign for); with `localhost`, the server's own port on localhost too.
+ */
+export function resolveRelyingParty(options: ResolvedOptions, listening: string): RelyingParty {
+  const publicHost =
+    options.publicUrl === undefined ? undefined : new URL(options.publicUrl).hostname
+  const id =
+    options.webauthnRpId ??
+    (publicHost !== undefined && isDomainName(publicHost) ? publicHost : 'localhost')
+  const own = new URL(listening)
+  const candidates = [
+    ...(options.publicUrl === undefined ? [] : [new URL(options.publicUrl).origin]),
+    own.origin,
+    ...options.allowedOrigins,
+  ]
+  if (id === 'localhost')
+    candidates.push(`${own.protocol}//localhost${own.port ? `:${own.port}` : ''}`)
+  const origins = [...new Set(candidates)].filter((origin) => {
+    const host = new URL(origin).hostname
+    return host === id || host.endsWith(`.${id}`)
+  })
+  return Object.freeze({
+    id,
+    name: options.mail.appName ?? 'Breakwater',
+    origins: Object.freeze(origins),
+  })
 }
 
 export async function createRuntime(
@@ -140,6 +185,9 @@ export async function createRuntime(
     recentSessions.delete(sessionId),
   )
 
+  const closing = new AbortController()
+  // One listener per open `sessions.watch` stream: no leak, however many.
+  setMaxListeners(0, closing.signal)
   return Object.freeze({
     options,
     database,
@@ -151,6 +199,7 @@ export async function createRuntime(
     secrets: secrets.box,
     mailer,
     publicUrl: () => options.publicUrl ?? listeningOrigin(),
+    relyingParty: () => resolveRelyingParty(options, listeningOrigin()),
     recentSessions,
     log,
     clock,
@@ -158,7 +207,10 @@ export async function createRuntime(
     verifyAccessToken,
     audit: (event: NewAuditEvent) =>
       recordAudit(database, options.onAuditEvent, { occurredAt: new Date(clock()), ...event }, log),
+    closing: closing.signal,
+    beginClose: () => closing.abort(),
     close() {
+      closing.abort()
       keyring.close()
       revocations.stop()
       passwords.close()

@@ -140,6 +140,12 @@ const t = initTRPC.context<BreakwaterContext>().create({
   // Never a stack trace, whatever NODE_ENV says (SPEC §3).
   isDev: false,
   errorFormatter: ownFormatter,
+  // `sessions.watch` streams stay open for hours: a comment every 15 s keeps proxies
+  // from closing them as idle, and a client that hears nothing for 40 s reconnects.
+  sse: {
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 40_000 },
+  },
 })
 
 /** @internal Breakwater's own tRPC instance. */

@@ -272,3 +272,58 @@ t.test('TOTP, recovery codes, the login challenge and step-up', (t) =>
       t.ok(types.has(type), `audited: ${type}`)
   }),
 )
+
+t.test('a session cannot guess step-up codes without limit', (t) =>
+  forEachDialect<Test>(t, async (t, database) => {
+    const clock = manualClock()
+    const server = await startServer(database, {
+      clock: clock.read,
+      loginIpLimit: '1000/1m',
+      loginAccountLimit: '5/15m',
+    })
+    t.teardown(server.close)
+    const owner = await registerBearer(server.url, uniqueEmail('guess'))
+    const { secret } = (await owner.client.mutation<{ secret: string }>('mfa.totp.enroll')).data
+    const code = () =>
+      generateHOTP(decodeBase32IgnorePadding(secret), BigInt(Math.floor(clock.now / 30_000)), 6)
+    t.equal((await owner.client.mutation('mfa.totp.confirm', { code: code() })).status, 200)
+    // Past STEP_UP_MAX_AGE: only auth.reauthenticate helps, and a thief holds the session.
+    clock.advance(11 * 60)
+    const right = code()
+    const wrongCodes = Array.from({ length: 20 }, (_, i) =>
+      String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'),
+    )
+    const answers = await Promise.all(
+      wrongCodes.map((guess) => owner.client.mutation('auth.reauthenticate', { code: guess })),
+    )
+    const checked = answers.filter((a) => a.reason === 'INVALID_CREDENTIALS').length
+    const limited = answers.filter((a) => a.reason === 'RATE_LIMITED').length
+    t.equal(checked, 5, '20 guesses at once: 5 checked (the account limit)')
+    t.equal(limited, 15, 'the rest refused before any check')
+    t.equal(
+      (await owner.client.mutation('auth.reauthenticate', { code: right })).reason,
+      'RATE_LIMITED',
+      'even the right code waits for the window',
+    )
+    t.equal(
+      (await owner.client.mutation('mfa.totp.disable', { code: right })).reason,
+      'REAUTH_REQUIRED',
+      'and nothing else changes meanwhile',
+    )
+    const failures = await database.db
+      .selectFrom('auth_events')
+      .select('type')
+      .where('user_id', '=', owner.result.user.id)
+      .where('type', '=', 'mfa.failed')
+      .execute()
+    t.equal(failures.length, 5, 'five failures audited')
+    // A right code in a new window passes (after a refresh: the access token aged too).
+    clock.advance(16 * 60)
+    const refreshed = await new Client(server.url).mutation<{ tokens: { accessToken: string } }>(
+      'auth.refresh',
+      { refreshToken: owner.tokens.refreshToken },
+    )
+    owner.client.bearer = refreshed.data.tokens.accessToken
+    t.equal((await owner.client.mutation('auth.reauthenticate', { code: code() })).status, 200)
+  }),
+)

@@ -1,9 +1,10 @@
 import { SessionExpiredError } from '@breakwater/client'
 import { busy, h, outcomeLines, say } from '../dom.js'
 import { describeError } from '../messages.js'
+import { type Assertion, passkeysSupported, type RequestOptions, usePasskey } from '../webauthn.js'
 
 /** What `auth.reauthenticate` takes: one proof of a factor. */
-export type ReauthInput = { password: string } | { code: string }
+export type ReauthInput = { password: string } | { code: string } | { passkey: Assertion }
 
 export interface ReauthDialog {
   /**
@@ -20,11 +21,13 @@ export interface ReauthDialog {
  * The step-up prompt (SPEC §10), a modal `<dialog>`: the server refused a
  * credential change (password, email, factors, deletion) because the session
  * last proved a factor too long ago. The password, or a code from the
- * authenticator app, renews that proof; the client then retries the refused
- * call by itself, so the form behind keeps what was typed in it.
+ * authenticator app, or one of the user's passkeys renews that proof; the
+ * client then retries the refused call by itself, so the form behind keeps
+ * what was typed in it. `passkeyOptions` asks the server which passkeys may answer.
  */
 export function reauthDialog(
   reauthenticate: (input: ReauthInput) => Promise<unknown>,
+  passkeyOptions: () => Promise<RequestOptions>,
 ): ReauthDialog {
   const password = h('input', {
     type: 'password',
@@ -42,6 +45,12 @@ export function reauthDialog(
   const passwordLabel = h('label', {}, 'Password', password)
   const codeLabel = h('label', { hidden: true }, 'Code from your authenticator app', code)
   const useCode = h('input', { type: 'checkbox', 'data-testid': 'reauth-use-code' })
+  const withPasskey = h(
+    'button',
+    { type: 'button', class: 'secondary', 'data-testid': 'reauth-passkey' },
+    'Use a passkey',
+  )
+  withPasskey.hidden = !passkeysSupported()
   const { error } = outcomeLines()
   const cancel = h(
     'button',
@@ -65,6 +74,7 @@ export function reauthDialog(
       'div',
       { class: 'actions' },
       h('button', { type: 'submit', 'data-testid': 'reauth-submit' }, 'Confirm'),
+      withPasskey,
       cancel,
     ),
   )
@@ -98,22 +108,44 @@ export function reauthDialog(
   })
   cancel.addEventListener('click', () => dialog.close())
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault()
+  /** One proof sent: accepted closes the dialog with `true`; refused says why and stays. */
+  const prove = (proof: () => Promise<ReauthInput | undefined>, passkey: boolean) => {
     say(error, undefined)
     void busy(form, async () => {
       try {
-        await reauthenticate(useCode.checked ? { code: code.value } : { password: password.value })
+        const input = await proof()
+        if (input === undefined) return
+        await reauthenticate(input)
         answer = true
         dialog.close()
       } catch (failure) {
         // The session is over: main.ts shows the sign-in form; the refused call just fails.
         if (failure instanceof SessionExpiredError) return dialog.close()
-        say(error, describeError(failure, 'reauthenticate'))
-        field().select()
+        say(error, describeError(failure, passkey ? 'reauthenticate-passkey' : 'reauthenticate'))
+        if (!passkey) field().select()
       }
     })
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    prove(
+      async () => (useCode.checked ? { code: code.value } : { password: password.value }),
+      false,
+    )
   })
+
+  withPasskey.addEventListener('click', () =>
+    prove(async () => {
+      const options = await passkeyOptions()
+      // None registered: the browser would offer any passkey of this site, and the server refuse it.
+      if ((options.allowCredentials ?? []).length === 0) {
+        say(error, 'This account has no passkey yet: confirm with your password or a code.')
+        return undefined
+      }
+      return { passkey: await usePasskey(options) }
+    }, true),
+  )
 
   return {
     ask() {

@@ -2,6 +2,7 @@ import { readReason } from '@breakwater/client'
 import type { Api } from '../api.js'
 import { busy, h, outcomeLines, say } from '../dom.js'
 import type { Fail } from '../messages.js'
+import { passkeysSection } from './passkeys.js'
 import { qrCode } from './qr-code.js'
 
 export interface SecurityCardProps {
@@ -18,6 +19,8 @@ function grouped(secret: string): string {
 }
 
 /**
+ * The factors beyond the password. Passkeys have their own section (passkeys.ts).
+ *
  * Two-step verification with an authenticator app (SPEC §10, TOTP): set one
  * up (a QR code drawn in this page, the secret for typing in, a first code to
  * confirm), show the 10 recovery codes once, or turn the app off with a code.
@@ -238,6 +241,7 @@ export function securityCard({ api, fail }: SecurityCardProps): HTMLElement {
     disable,
     error,
     notice,
+    passkeysSection({ api, fail }),
   )
   go('start')
   return element

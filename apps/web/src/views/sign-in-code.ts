@@ -82,8 +82,7 @@ export function signInCodeView({ api, email: initial, navigate, onSignedIn }: Si
           email: email.value,
           code: code.value,
         })
-        if ('mfaRequired' in result)
-          form.replaceWith(secondFactorView(api, result.challenge, onSignedIn))
+        if ('mfaRequired' in result) form.replaceWith(secondFactorView(api, result, onSignedIn))
         else onSignedIn({ user: result.user, session: result.session })
       } catch (failure) {
         say(error, describeError(failure, sending ? 'other' : 'sign-in-code'))

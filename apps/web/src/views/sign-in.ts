@@ -1,6 +1,7 @@
 import type { Api, Me } from '../api.js'
 import { appLink, busy, h, type Navigate, say } from '../dom.js'
 import { describeError } from '../messages.js'
+import { passkeysSupported, usePasskey } from '../webauthn.js'
 import { secondFactorView } from './second-factor.js'
 
 export interface SignInProps {
@@ -14,8 +15,10 @@ export interface SignInProps {
 }
 
 /**
- * The sign-in / sign-up form. Enter signs in; "Create account" registers.
- * Links lead to the password reset and to signing in with a mailed code.
+ * The sign-in / sign-up form. Enter signs in; "Create account" registers;
+ * "Sign in with a passkey" needs neither the address nor the password (the
+ * browser offers this site's passkeys). Links lead to the password reset and
+ * to signing in with a mailed code.
  */
 export function signInView({
   api,
@@ -52,6 +55,12 @@ export function signInView({
     { type: 'submit', value: 'sign-up', class: 'secondary', 'data-testid': 'sign-up' },
     'Create account',
   )
+  const withPasskey = h(
+    'button',
+    { type: 'button', class: 'secondary', 'data-testid': 'passkey-sign-in' },
+    'Sign in with a passkey',
+  )
+  withPasskey.hidden = !passkeysSupported()
   // The next page prefills the address typed here.
   const typed = () => ({ email: email.value })
   const forgot = { 'data-testid': 'forgot-password' }
@@ -66,6 +75,7 @@ export function signInView({
     h('p', { class: 'hint' }, 'New here? Choose a password of at least 12 characters.'),
     error,
     h('div', { class: 'actions' }, signIn, signUp),
+    h('div', { class: 'actions alternative' }, withPasskey),
     h(
       'p',
       { class: 'links' },
@@ -88,12 +98,27 @@ export function signInView({
             ? await api.client.auth.register.mutate(input)
             : await api.client.auth.login.mutate(input)
         password.value = ''
-        if ('mfaRequired' in result)
-          form.replaceWith(secondFactorView(api, result.challenge, onSignedIn))
+        if ('mfaRequired' in result) form.replaceWith(secondFactorView(api, result, onSignedIn))
         else onSignedIn({ user: result.user, session: result.session })
       } catch (failure) {
         say(error, describeError(failure, mode))
         password.select()
+      }
+    })
+  })
+  // Two requests: the options (a challenge for any passkey of this site), then the signed answer.
+  withPasskey.addEventListener('click', () => {
+    say(error, undefined)
+    say(info, undefined)
+    void busy(form, async () => {
+      try {
+        const options = await api.client.auth.passkeyOptions.mutate()
+        const response = await usePasskey(options)
+        const result = await api.client.auth.loginWithPasskey.mutate({ response })
+        password.value = ''
+        onSignedIn({ user: result.user, session: result.session })
+      } catch (failure) {
+        say(error, describeError(failure, 'passkey-sign-in'))
       }
     })
   })

@@ -27,13 +27,14 @@ interface SessionPaths {
 }
 
 function sessionPaths(auth: BreakwaterAuth): SessionPaths {
-  const { register, login, signInWithCode, verifySecondFactor, refresh, logout, logoutAll } =
+  const { register, login, signInWithCode, verifySecondFactor, loginWithPasskey, refresh } =
     auth.paths
+  const signIns = [login, register, signInWithCode, verifySecondFactor, loginWithPasskey]
   return {
-    signIn: new Set([login, register, signInWithCode, verifySecondFactor, refresh]),
-    withTransport: new Set([login, register, signInWithCode, verifySecondFactor]),
-    logout,
-    logoutAll,
+    signIn: new Set([...signIns, refresh]),
+    withTransport: new Set(signIns),
+    logout: auth.paths.logout,
+    logoutAll: auth.paths.logoutAll,
     deleteAccount: auth.paths.deleteAccount,
     reauthenticate: auth.paths.reauthenticate,
     me: auth.paths.me,
@@ -66,7 +67,7 @@ function asClientError(error: unknown): TRPCClientError<AnyRouter> {
  *   runs once and every waiting call rejects with {@link SessionExpiredError};
  *   nothing is retried. Network failures during refresh are retried with
  *   backoff and never sign out.
- * - Sign-in results (`login`, `register`, `signInWithCode`; bearer: `tokens`;
+ * - Sign-in results (`login`, `register`, `signInWithCode`, `loginWithPasskey`; bearer: `tokens`;
  *   cookie: `session.accessTokenExpiresAt`) are kept; `auth.logout` forgets the
  *   session locally whatever the server said, `auth.deleteAccount` once it succeeded.
  *

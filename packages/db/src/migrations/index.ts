@@ -17,6 +17,7 @@ import * as canonicalEmails from './2026_12_01_000007_canonical_emails.js'
 import * as userFields from './2026_12_01_000008_user_fields.js'
 import * as oneTimeTokens from './2026_12_01_000009_one_time_tokens.js'
 import * as strongAuth from './2026_12_01_000010_strong_auth.js'
+import * as passkeys from './2026_12_01_000011_passkeys.js'
 import { adoptLegacyHistory, checkHistory, readHistory } from './history.js'
 
 /**
@@ -35,6 +36,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_12_01_000008_user_fields': userFields,
   '2026_12_01_000009_one_time_tokens': oneTimeTokens,
   '2026_12_01_000010_strong_auth': strongAuth,
+  '2026_12_01_000011_passkeys': passkeys,
 })
 
 const NAMES: readonly string[] = Object.freeze(Object.keys(MIGRATIONS).sort())

@@ -13,6 +13,8 @@ import { changePassword } from '../session/change-password.js'
 import { currentSession } from '../session/current.js'
 import { deleteAccount } from '../session/delete-account.js'
 import { confirmEmailChange, requestEmailChange } from '../session/email-change.js'
+import { signInWithPasskey } from '../session/passkey-sign-in.js'
+import { passkeySignInOptions } from '../session/passkeys.js'
 import { reauthenticate } from '../session/reauthenticate.js'
 import { refresh } from '../session/refresh.js'
 import { verifySecondFactor } from '../session/second-factor.js'
@@ -30,6 +32,8 @@ import {
   linkTokenInput,
   logoutAllInput,
   logoutInput,
+  passkeySignIn,
+  passkeySignInOptionsInput,
   passwordReset,
   passwordResetRequest,
   reauthenticationInput,
@@ -66,6 +70,31 @@ export function authProcedures({ publicProcedure, protectedProcedure, users }: B
       return {
         user: users.view(outcome.user),
         ...deliver(runtime, req, res, outcome, input.transport),
+      }
+    }),
+
+    /**
+     * WebAuthn options for `auth.loginWithPasskey` (no input: any passkey of this
+     * site) or, with a login's `challenge`, for `auth.verifySecondFactor({ passkey })`.
+     */
+    passkeyOptions: publicProcedure
+      .input(passkeySignInOptionsInput)
+      .mutation(async ({ ctx, input }) =>
+        passkeySignInOptions(ctx.runtime, input ?? {}, clientInfo(ctx.req)),
+      ),
+
+    loginWithPasskey: publicProcedure.input(passkeySignIn).mutation(async ({ ctx, input }) => {
+      const { runtime, req, res } = ctx
+      if (input.transport === 'cookie') assertSameSite(req, runtime.options, 'sign-in')
+      // Shape-checked by the input schema; the library verifies the rest.
+      const signedIn = await signInWithPasskey(
+        runtime,
+        input.response as Parameters<typeof signInWithPasskey>[1],
+        clientInfo(req),
+      )
+      return {
+        user: users.view(signedIn.user),
+        ...deliver(runtime, req, res, signedIn, input.transport),
       }
     }),
 

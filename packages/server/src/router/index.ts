@@ -6,6 +6,7 @@ import type {
   TRPCQueryProcedure,
   TRPCRootObject,
   TRPCRuntimeConfigOptions,
+  TRPCSubscriptionProcedure,
 } from '@trpc/server'
 import type { z } from 'zod'
 import type { AuthenticatedSession } from '../guard/authenticate.js'
@@ -20,6 +21,7 @@ import {
 import { authProcedures } from './auth.js'
 import { type Builders, type UserFieldsSchema, userModel } from './builders.js'
 import { mfaProcedures } from './mfa.js'
+import { passkeysProcedures } from './passkeys.js'
 import { sessionsProcedures } from './sessions.js'
 
 // Breakwater's `refresh` procedures, so the plugin can find where a team
@@ -45,6 +47,7 @@ export const breakwaterRouter = (() => {
     auth: router(auth),
     sessions: router(sessionsProcedures(builders)),
     mfa: router({ totp: router(mfaProcedures(builders).totp) }),
+    passkeys: router(passkeysProcedures(builders)),
   })
 })()
 
@@ -59,6 +62,7 @@ type WithFields<TResult, TFields> = TResult extends { user: infer U }
   : TResult
 type Mutation<TMeta, I, O> = TRPCMutationProcedure<{ input: I; output: O; meta: TMeta }>
 type Query<TMeta, I, O> = TRPCQueryProcedure<{ input: I; output: O; meta: TMeta }>
+type Subscription<TMeta, I, O> = TRPCSubscriptionProcedure<{ input: I; output: O; meta: TMeta }>
 type Auth = OwnInputs['auth']
 type AuthOut = OwnOutputs['auth']
 
@@ -80,6 +84,7 @@ export type BreakwaterProcedures<TMeta = object, TIn = unknown, TOut = unknown> 
   sessions: {
     list: Query<TMeta, OwnInputs['sessions']['list'], OwnOutputs['sessions']['list']>
     revoke: Mutation<TMeta, OwnInputs['sessions']['revoke'], OwnOutputs['sessions']['revoke']>
+    watch: Subscription<TMeta, OwnInputs['sessions']['watch'], OwnOutputs['sessions']['watch']>
   }
   mfa: {
     totp: {
@@ -89,6 +94,11 @@ export type BreakwaterProcedures<TMeta = object, TIn = unknown, TOut = unknown> 
         OwnOutputs['mfa']['totp'][K]
       >
     }
+  }
+  passkeys: {
+    [K in keyof OwnInputs['passkeys']]: K extends 'list'
+      ? Query<TMeta, OwnInputs['passkeys'][K], OwnOutputs['passkeys'][K]>
+      : Mutation<TMeta, OwnInputs['passkeys'][K], OwnOutputs['passkeys'][K]>
   }
 }
 
@@ -146,6 +156,7 @@ export function createBreakwater<
     auth: t.router(auth as never),
     sessions: t.router(sessionsProcedures(builders) as never),
     mfa: t.router({ totp: t.router(mfaProcedures(builders).totp as never) } as never),
+    passkeys: t.router(passkeysProcedures(builders) as never),
   }
   return {
     /** Breakwater's `auth.*` and `sessions.*`, to nest under a key of the team's router. */

@@ -89,16 +89,81 @@ const recoveryCode = z.string().min(1).max(64)
 
 export const totpCodeInput = z.object({ code: totpCode })
 
-/** One proof of a second factor: a TOTP code or a recovery code, exactly one. */
+// WebAuthn responses as @simplewebauthn/browser gives them (base64url fields), bounded:
+// a credential id is at most 1023 bytes; nothing else a browser sends comes near 16 KiB.
+const base64url = z
+  .string()
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]*$/, 'Not base64url.')
+const credentialId = base64url.min(1).max(1400)
+const extensionResults = z.record(z.string(), z.unknown()).default({})
+const attachment = z.enum(['platform', 'cross-platform']).optional()
+
+/** What `startAuthentication()` of `@simplewebauthn/browser` resolves to. */
+export const passkeyAssertion = z.object({
+  id: credentialId,
+  rawId: credentialId,
+  type: z.literal('public-key'),
+  response: z.object({
+    clientDataJSON: base64url,
+    authenticatorData: base64url,
+    signature: base64url,
+    userHandle: base64url.max(256).optional(),
+  }),
+  clientExtensionResults: extensionResults,
+  authenticatorAttachment: attachment,
+})
+
+/** What `startRegistration()` of `@simplewebauthn/browser` resolves to. */
+export const passkeyAttestation = z.object({
+  id: credentialId,
+  rawId: credentialId,
+  type: z.literal('public-key'),
+  response: z.object({
+    clientDataJSON: base64url,
+    attestationObject: base64url,
+    authenticatorData: base64url.optional(),
+    transports: z.array(z.string().max(32)).max(10).optional(),
+    publicKeyAlgorithm: z.number().int().optional(),
+    publicKey: base64url.optional(),
+  }),
+  clientExtensionResults: extensionResults,
+  authenticatorAttachment: attachment,
+})
+
+const passkeyName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^\P{Cc}*$/u, 'No control characters.')
+
+export const passkeyRegistration = z.object({
+  response: passkeyAttestation,
+  name: passkeyName.optional(),
+})
+
+export const passkeyIdInput = z.object({ id: z.string().min(1).max(128) })
+
+export const passkeyRename = z.object({ id: z.string().min(1).max(128), name: passkeyName })
+
+export const passkeySignInOptionsInput = z.object({ challenge: linkToken.optional() }).optional()
+
+export const passkeySignIn = z.object({ response: passkeyAssertion, transport })
+
+const exactlyOne = (values: unknown[]) => values.filter((value) => value !== undefined).length === 1
+
+/** One proof of a second factor: a TOTP code, a recovery code or a passkey, exactly one. */
 export const secondFactorInput = z
   .object({
     challenge: linkToken,
     code: totpCode.optional(),
     recoveryCode: recoveryCode.optional(),
+    passkey: passkeyAssertion.optional(),
     transport,
   })
-  .refine((input) => (input.code === undefined) !== (input.recoveryCode === undefined), {
-    message: 'Give either code or recoveryCode.',
+  .refine((input) => exactlyOne([input.code, input.recoveryCode, input.passkey]), {
+    message: 'Give one of code, recoveryCode or passkey.',
   })
 
 export const reauthenticationInput = z
@@ -106,10 +171,8 @@ export const reauthenticationInput = z
     password: password.optional(),
     code: totpCode.optional(),
     recoveryCode: recoveryCode.optional(),
+    passkey: passkeyAssertion.optional(),
   })
-  .refine(
-    (input) =>
-      [input.password, input.code, input.recoveryCode].filter((value) => value !== undefined)
-        .length === 1,
-    { message: 'Give one of password, code or recoveryCode.' },
-  )
+  .refine((input) => exactlyOne([input.password, input.code, input.recoveryCode, input.passkey]), {
+    message: 'Give one of password, code, recoveryCode or passkey.',
+  })

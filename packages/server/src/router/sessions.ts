@@ -1,6 +1,7 @@
 import { listLiveSessions } from '@breakwater/db'
 import { clearSessionCookies } from '../http/cookies.js'
 import { revokeOwnSession } from '../session/sign-out.js'
+import { watchSession } from '../session/watch.js'
 import type { Builders } from './builders.js'
 import { sessionIdInput } from './inputs.js'
 import { clientInfo } from './issue.js'
@@ -25,5 +26,13 @@ export function sessionsProcedures({ protectedProcedure }: Builders) {
         clearSessionCookies(req, res, runtime.options)
       return { ok: true as const }
     }),
+
+    /**
+     * A subscription (Server-Sent Events, `httpSubscriptionLink`) that says when
+     * this session ends, on any instance: `{type: 'active'}`, then `{type: 'ended', reason}`.
+     */
+    watch: protectedProcedure.subscription(({ ctx, signal }) =>
+      watchSession(ctx.runtime, ctx.session, signal),
+    ),
   }
 }

@@ -2,10 +2,11 @@ import { findUserById, renewSessionAuthTime, type Session } from '@breakwater/db
 import type { SignedAccessToken } from '@breakwater/tokens'
 import { BreakwaterError } from '../errors.js'
 import type { AuthenticatedSession } from '../guard/authenticate.js'
+import { refundAccountAttempt, takeAccountAttempt } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { checkPassword } from './password-check.js'
-import { checkSecondFactor } from './second-factor.js'
+import { auditFactorUse, checkSecondFactor, type SecondFactorAnswer } from './second-factor.js'
 import { signAccessToken } from './tokens.js'
 
 /**
@@ -17,11 +18,7 @@ import { signAccessToken } from './tokens.js'
 export async function reauthenticate(
   runtime: Runtime,
   caller: AuthenticatedSession,
-  input: {
-    password?: string | undefined
-    code?: string | undefined
-    recoveryCode?: string | undefined
-  },
+  input: SecondFactorAnswer & { password?: string | undefined },
   client: ClientInfo,
 ): Promise<{ session: Session; access: SignedAccessToken }> {
   const user = await findUserById(runtime.database.db, caller.userId)
@@ -38,8 +35,11 @@ export async function reauthenticate(
     })
     amr = ['pwd']
   } else {
-    const method = await checkSecondFactor(runtime, user.id, input)
-    if (!method) {
+    // Counted like a password check, before it: a session alone must not be able to
+    // guess a 6-digit code without limit.
+    await takeAccountAttempt(runtime, user.email)
+    const proved = await checkSecondFactor(runtime, user.id, input, 'reauthenticate')
+    if (!proved) {
       await runtime.audit({
         type: 'mfa.failed',
         userId: user.id,
@@ -47,9 +47,19 @@ export async function reauthenticate(
         ...client,
         details: { during: 'reauthenticate' },
       })
-      throw new BreakwaterError('INVALID_CREDENTIALS', { message: 'Wrong code.' })
+      throw new BreakwaterError('INVALID_CREDENTIALS', {
+        message: input.passkey === undefined ? 'Wrong code.' : 'This passkey was not accepted.',
+      })
     }
-    amr = [method]
+    await refundAccountAttempt(runtime, user.email)
+    await auditFactorUse(
+      runtime,
+      user.id,
+      proved,
+      { ...client, sessionId: caller.sessionId },
+      'reauthenticate',
+    )
+    amr = [proved.method]
   }
   const session = await renewSessionAuthTime(runtime.database.db, {
     sessionId: caller.sessionId,

@@ -24,7 +24,7 @@ import { needsSecondFactor, openChallenge, type SecondFactorRequired } from './s
 import { type IssuedSession, issue } from './tokens.js'
 
 /** How the user proved who they are, as `afterSignIn` is told. */
-export type SignInMethod = 'register' | 'password' | 'code'
+export type SignInMethod = 'register' | 'password' | 'code' | 'passkey'
 
 export interface SignedIn extends IssuedSession {
   readonly user: User
@@ -71,7 +71,7 @@ export async function openSession(
     userId: user.id,
     sessionId: session.id,
     ...client,
-    ...(method === 'code' ? { details: { method } } : {}),
+    ...(method === 'code' || method === 'passkey' ? { details: { method } } : {}),
   })
   const issued = await issue(runtime, session, refreshToken)
   rememberSession(runtime, { user, session }, Math.floor(runtime.clock() / 1000))

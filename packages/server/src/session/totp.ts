@@ -10,6 +10,7 @@ import {
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding'
 import { createTOTPKeyURI, generateHOTP } from '@oslojs/otp'
 import { BreakwaterError } from '../errors.js'
+import { refundAccountAttempt, takeAccountAttempt } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
@@ -108,8 +109,12 @@ export async function disableTotpFactor(
   code: string,
   client: ClientInfo,
 ): Promise<void> {
+  const user = await findUserById(runtime.database.db, caller.userId)
+  if (!user) throw new BreakwaterError('SESSION_REVOKED')
+  await takeAccountAttempt(runtime, user.email)
   if (!(await checkTotpCode(runtime, caller.userId, code)))
     throw new BreakwaterError('INVALID_CREDENTIALS', { message: 'Wrong code.' })
+  await refundAccountAttempt(runtime, user.email)
   await disableTotp(runtime.database.db, caller.userId, runtime.now())
   forgetUser(runtime, caller.userId)
   await runtime.audit({

@@ -1,0 +1,10 @@
+import type { User } from '@breakwater/db'
+
+/**
+ * Whether the user's logins need a second factor after the password: once an
+ * authenticator app (TOTP) is on, which brings the recovery codes. Passkeys alone
+ * do not make it required: a lost device must not lock the password out.
+ */
+export function needsSecondFactor(user: User): boolean {
+  return user.totpEnabledAt !== null
+}
