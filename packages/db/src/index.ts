@@ -57,6 +57,20 @@ export {
   pruneOneTimeTokens,
 } from './queries/one-time-tokens.js'
 export {
+  addPasskey,
+  findPasskeyByCredentialId,
+  issueWebAuthnChallenge,
+  listPasskeys,
+  type NewPasskey,
+  type Passkey,
+  pruneWebAuthnChallenges,
+  recordPasskeyUse,
+  removePasskey,
+  renamePasskey,
+  takeWebAuthnChallenge,
+  type WebAuthnCeremony,
+} from './queries/passkeys.js'
+export {
   hitRateLimit,
   peekRateLimit,
   pruneRateLimits,
@@ -83,20 +97,6 @@ export {
   type RevokeResult,
   revocationChannel,
 } from './queries/revocations.js'
-export {
-  addPasskey,
-  findPasskeyByCredentialId,
-  issueWebAuthnChallenge,
-  listPasskeys,
-  type NewPasskey,
-  type Passkey,
-  pruneWebAuthnChallenges,
-  recordPasskeyUse,
-  removePasskey,
-  renamePasskey,
-  takeWebAuthnChallenge,
-  type WebAuthnCeremony,
-} from './queries/passkeys.js'
 export {
   acceptTotpStep,
   countChallengeAttempt,
