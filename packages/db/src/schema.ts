@@ -1,6 +1,6 @@
 import type { AuditEventTable } from './tables/audit-event.table.js'
-import type { PasskeyTable, WebAuthnChallengeTable } from './tables/passkey.table.js'
 import type { OneTimeTokenTable } from './tables/one-time-token.table.js'
+import type { PasskeyTable, WebAuthnChallengeTable } from './tables/passkey.table.js'
 import type { RateLimitTable } from './tables/rate-limit.table.js'
 import type { RecoveryCodeTable } from './tables/recovery-code.table.js'
 import type { RefreshTokenTable } from './tables/refresh-token.table.js'

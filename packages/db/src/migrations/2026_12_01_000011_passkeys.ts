@@ -37,9 +37,7 @@ export async function up(db: AnyDb): Promise<void> {
       c.primaryKey().check(sql`char_length(challenge_hash) between 16 and 128`),
     )
     .addColumn('purpose', 'text', (c) =>
-      c
-        .notNull()
-        .check(sql`purpose in ('register', 'sign_in', 'second_factor', 'reauthenticate')`),
+      c.notNull().check(sql`purpose in ('register', 'sign_in', 'second_factor', 'reauthenticate')`),
     )
     .addColumn('user_id', 'uuid', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
