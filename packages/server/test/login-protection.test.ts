@@ -65,7 +65,7 @@ t.test('per-IP limit on login and register, and equalised timing', async (t) => 
   const database = await openTestDatabase('pglite')
   t.teardown(() => database.close())
   const server = await startServer(database, {
-    loginIpLimit: '12/1m',
+    loginIpLimit: '16/1m',
     loginAccountLimit: '100/15m',
   })
   t.teardown(server.close)
@@ -73,10 +73,13 @@ t.test('per-IP limit on login and register, and equalised timing', async (t) => 
   const email = uniqueEmail()
   await client.mutation('auth.register', { email, password: PASSWORD })
 
-  // Alternate unknown and wrong-password logins so noise hits both alike.
+  // Alternate unknown and wrong-password logins so noise hits both alike. Both hash once
+  // (a missing hash costs ≈ 0 against argon2id's tens of ms): the bounds only catch a
+  // path that skips the hash, with room for a loaded machine (2.55 measured beside a
+  // browser suite on two cores).
   const unknown: number[] = []
   const wrong: number[] = []
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 7; i++) {
     let start = performance.now()
     await client.mutation('auth.login', { email: uniqueEmail('nobody'), password: PASSWORD })
     unknown.push(performance.now() - start)
@@ -87,7 +90,7 @@ t.test('per-IP limit on login and register, and equalised timing', async (t) => 
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!
   const ratio = median(unknown) / median(wrong)
   t.ok(
-    ratio > 0.5 && ratio < 2,
+    ratio > 1 / 3 && ratio < 3,
     `unknown email takes about as long as a wrong password (ratio ${ratio.toFixed(2)})`,
   )
 
@@ -99,7 +102,7 @@ t.test('per-IP limit on login and register, and equalised timing', async (t) => 
     })
     if (reply.status === 429) limited = reply
   }
-  t.ok(limited, 'the 13th attempt from one IP is refused')
+  t.ok(limited, 'the 17th attempt from one IP is refused')
   t.equal(limited?.reason, 'RATE_LIMITED')
   t.ok(Number(limited?.headers.get('retry-after')) >= 1)
 })
