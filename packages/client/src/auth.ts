@@ -13,6 +13,7 @@ import {
   type SessionEndReason,
   SessionExpiredError,
 } from './errors.js'
+import { endReasonOf, LiveSession, type RefusalDecision } from './live/session-stream.js'
 import { type ProcedurePaths, resolvePaths } from './procedure-paths.js'
 import { memoryTokenStore } from './store/memory.js'
 import type { TokenStore } from './store/types.js'
@@ -20,10 +21,35 @@ import { resolveTransformer, type TransformerOption } from './transformer.js'
 import { bearerTransport } from './transport/bearer.js'
 import { cookieTransport } from './transport/cookie.js'
 import type { Transport } from './transport/types.js'
-import { expiryOfResult, type FetchLike, RefreshRejected } from './wire.js'
+import { expiryOfResult, type FetchEsque, RefreshRejected } from './wire.js'
 
 /** Refresh this long before the access token expires, at most (a quarter of its lifetime for short ones). */
 const DEFAULT_MARGIN_MS = 30_000
+
+/** What `onSessionExpired` is told. */
+export interface SessionExpiredEvent {
+  /** Why, as the client says it (`SESSION_REVOKED`, `LOGGED_OUT`, …). */
+  reason: SessionEndReason
+  /**
+   * The server's own reason when the live stream brought the news (`logout`,
+   * `logout_all`, `user_revoked`, `password_changed`, `password_reset`, `reuse`,
+   * `account_deleted`, `expired`): say "your password was changed" rather
+   * than "signed out". `undefined` when a call or a refresh found the end.
+   */
+  revocation?: string
+}
+
+/** The session as this client knows it: what {@link BreakwaterAuth.subscribe} listeners get. */
+export interface SessionSnapshot {
+  /** `unknown` until a call tells (cookie transport: the cookies are HttpOnly), then `signed-in` or `signed-out`. */
+  readonly state: 'unknown' | 'signed-in' | 'signed-out'
+  /** When the current access token expires, if known (signed in). */
+  readonly accessTokenExpiresAt: Date | undefined
+  /** Why the session ended (signed out): `LOGGED_OUT`, `SESSION_REVOKED`, `REFRESH_MISSING` (no session), … */
+  readonly reason: SessionEndReason | undefined
+  /** The server's reason for the end (`password_changed`, …), when the live stream told (see {@link SessionExpiredEvent}). */
+  readonly revocation: string | undefined
+}
 
 /** Options of {@link createBreakwaterAuth} (and of `createBreakwaterClient`). */
 export interface BreakwaterAuthOptions {
@@ -47,16 +73,21 @@ export interface BreakwaterAuthOptions {
   transformer?: TransformerOption
   /** Bearer transport: where tokens live. Default: in memory. Node: `fileTokenStore` from `@breakwater/client/node`. */
   store?: TokenStore
-  /** A fetch to use instead of the global one (a cookie jar in Node tests, a custom agent). */
-  fetch?: FetchLike
+  /**
+   * A fetch to use instead of the global one (a cookie jar in Node tests, a
+   * custom agent): anything tRPC's HTTP links take (`window.fetch`, undici's,
+   * a wrapper). The live stream needs one whose response bodies stream (`getReader()`).
+   */
+  fetch?: FetchEsque
   /**
    * Called once when the session is over: a refresh was refused (`REFRESH_*`,
    * `SESSION_*`), a call found the session revoked, a peer tab signed out, or
    * (cookie transport) a call found the session's cookies gone
    * (`REFRESH_MISSING`). Not called for this client's own `auth.logout`, nor
-   * when there was no session to lose (a first visit without cookies).
+   * when there was no session to lose (a first visit without cookies). With
+   * `live`, also the moment the session ends anywhere else (`revocation` says why).
    */
-  onSessionExpired?: (event: { reason: SessionEndReason }) => void
+  onSessionExpired?: (event: SessionExpiredEvent) => void
   /**
    * Step-up (SPEC §10): a call was refused with `REAUTH_REQUIRED`. Ask the user to
    * prove it is them (a dialog that calls `auth.reauthenticate`) and resolve `true`
@@ -77,9 +108,27 @@ export interface BreakwaterAuthOptions {
    */
   coordination?: boolean | CoordinationOptions
   /**
+   * Learn the moment the session ends, wherever it ends (a logout in another
+   * browser, `sessions.revoke`, `logoutAll`, a password change or reset, a
+   * reused refresh token), without polling: while signed in, keep one
+   * `sessions.watch` stream (Server-Sent Events over fetch) open. In browsers
+   * one tab streams for all (Web Locks; the next tab takes over when it
+   * closes) and the cross-tab channel signs the others out, with no request
+   * of their own. On the end: `onSessionExpired({ reason, revocation })`, state
+   * `signed-out`, the stream closed. It survives access-token expiry (a
+   * reconnect refreshes first, single-flight) and reconnects with jittered
+   * backoff (0.5 s doubling to 30 s) after a network failure or a server restart.
+   *
+   * Default: on with the cookie transport in browsers (where `document`
+   * exists), off elsewhere. Bearer transport (Node ≥ 20, any runtime whose
+   * fetch streams) may turn it on; `close()` then ends the stream, which
+   * otherwise keeps a Node process alive.
+   */
+  live?: boolean
+  /**
    * The time and timers the client uses (proactive refresh, refresh backoff,
-   * cross-tab coordination). Default: the real ones. For tests that move time
-   * instead of waiting for it.
+   * cross-tab coordination, the live stream's backoff). Default: the real ones.
+   * For tests that move time instead of waiting for it.
    */
   clock?: Clock
 }
@@ -105,8 +154,12 @@ export class BreakwaterAuth {
   readonly paths: ProcedurePaths
   /** The `transformer` option as given: pass it to your HTTP link too. */
   readonly transformer: TransformerOption | undefined
-  /** Pass to the HTTP link: cookie transport sends cookies (`credentials: 'include'`). */
-  readonly fetch: FetchLike | undefined
+  /**
+   * Pass to the HTTP link (`fetch: auth.fetch`): cookie transport sends cookies
+   * (`credentials: 'include'`); otherwise the `fetch` option, if given. Typed
+   * as tRPC's `FetchEsque`, so it fits `httpLink`/`httpBatchLink` as it is.
+   */
+  readonly fetch: FetchEsque | undefined
   /**
    * Pass to the HTTP link as `headers`: `Authorization: Bearer …` in bearer
    * transport, `x-breakwater-csrf: 1` on mutations in cookie transport. Works
@@ -118,7 +171,7 @@ export class BreakwaterAuth {
   }) => HTTPHeaders | Promise<HTTPHeaders>
 
   readonly #transport: Transport
-  readonly #onSessionExpired: ((event: { reason: SessionEndReason }) => void) | undefined
+  readonly #onSessionExpired: ((event: SessionExpiredEvent) => void) | undefined
   readonly #onReauthRequired: (() => boolean | Promise<boolean>) | undefined
   #reauthInflight: Promise<boolean> | undefined
   readonly #margin: number | undefined
@@ -127,8 +180,19 @@ export class BreakwaterAuth {
   readonly #maxDelay: number
   readonly #coordinator: TabCoordinator | undefined
   readonly #clock: Clock
+  readonly #live: LiveSession | undefined
+  readonly #listeners = new Set<(snapshot: SessionSnapshot) => void>()
+  #snapshot: SessionSnapshot = Object.freeze({
+    state: 'unknown',
+    accessTokenExpiresAt: undefined,
+    reason: undefined,
+    revocation: undefined,
+  })
+  /** Calls in flight that end this session on purpose (logout, deleteAccount): their end is no news. */
+  #endingOnPurpose = 0
   #state: AuthState = 'unknown'
   #endReason: SessionEndReason = 'REFRESH_MISSING'
+  #revocation: string | undefined
   #generation = 0
   #inflight: Promise<void> | undefined
   #expiresAt: number | undefined
@@ -150,6 +214,8 @@ export class BreakwaterAuth {
         'coordination is for the cookie transport (tabs share cookies, not token stores)',
       )
     }
+    if (options.live !== undefined && typeof options.live !== 'boolean')
+      throw misuse('live must be true or false')
     if (options.refreshMargin !== undefined && !(options.refreshMargin >= 0))
       throw misuse('refreshMargin must be ≥ 0 ms')
     const retry = options.refreshRetry ?? {}
@@ -202,12 +268,34 @@ export class BreakwaterAuth {
         settings.channel ?? `breakwater:${this.url}`,
         {
           refreshed: (expiresAt) => this.#adopt(expiresAt),
-          ended: (reason) => this.#end(reason, { notify: true, broadcast: false }),
-          signedIn: (expiresAt) => this.#adopt(expiresAt),
+          ended: (reason, revocation) =>
+            this.#end(reason, { notify: true, broadcast: false, revocation }),
+          signedIn: (expiresAt) => {
+            this.#adopt(expiresAt)
+            // Maybe another user, or a new session: the stream must watch the one the cookies hold now.
+            this.#live?.renew()
+          },
         },
         settings,
         this.#clock,
       )
+    }
+
+    const isBrowser = typeof (globalThis as { document?: unknown }).document === 'object'
+    if (options.live ?? (transport === 'cookie' && isBrowser)) {
+      const channel =
+        typeof wantsCoordination === 'object' && wantsCoordination.channel
+          ? wantsCoordination.channel
+          : `breakwater:${this.url}`
+      this.#live = new LiveSession(this.#liveHost(transformer.deserialize), {
+        // One stream per browser when tabs coordinate; each client on its own otherwise.
+        lockName:
+          this.#coordinator &&
+          !(typeof wantsCoordination === 'object' && wantsCoordination.locks === false)
+            ? `breakwater-live:${channel}`
+            : undefined,
+        clock: this.#clock,
+      })
     }
 
     const transportRef = this.#transport
@@ -235,6 +323,38 @@ export class BreakwaterAuth {
     return this.#state
   }
 
+  /**
+   * The session as this client knows it now: the same object until something
+   * changes, so it serves as `useSyncExternalStore`'s `getSnapshot`.
+   */
+  get snapshot(): SessionSnapshot {
+    return this.#snapshot
+  }
+
+  /**
+   * Calls `listener` with the new {@link SessionSnapshot} whenever the state,
+   * the access token's expiry or the end reason changes: a sign-in, a refresh,
+   * a sign-out here or in a peer tab, the live stream's news. Returns a
+   * function that unsubscribes. A listener that throws does not stop the others.
+   *
+   * @example
+   * ```ts
+   * const stop = auth.subscribe(({ state, reason }) => {
+   *   if (state === 'signed-out') showSignIn(reason)
+   * })
+   * // React: useSyncExternalStore(auth.subscribe, () => auth.snapshot)
+   * ```
+   */
+  readonly subscribe = (listener: (snapshot: SessionSnapshot) => void): (() => void) => {
+    if (typeof listener !== 'function') throw misuse('subscribe needs a listener function')
+    // Wrapped, so the same function subscribed twice is two subscriptions.
+    const entry = (snapshot: SessionSnapshot) => listener(snapshot)
+    this.#listeners.add(entry)
+    return () => {
+      this.#listeners.delete(entry)
+    }
+  }
+
   /** When the current access token expires, if known. */
   get accessTokenExpiresAt(): Date | undefined {
     return this.#expiresAt === undefined ? undefined : new Date(this.#expiresAt)
@@ -258,6 +378,7 @@ export class BreakwaterAuth {
         expiresAt === undefined
           ? Number.POSITIVE_INFINITY
           : expiresAt - (this.#margin ?? DEFAULT_MARGIN_MS)
+      this.#publish()
     })
     return this.#loading
   }
@@ -307,7 +428,26 @@ export class BreakwaterAuth {
     if ((data as { mfaRequired?: unknown } | null)?.mfaRequired === true) return
     const expiresAt = await this.#transport.capture(data)
     this.#adopt(expiresAt)
-    if (path !== this.paths.refresh) this.#coordinator?.announceSignedIn(expiresAt)
+    if (path !== this.paths.refresh) {
+      this.#coordinator?.announceSignedIn(expiresAt)
+      // A new session (maybe over an old one): the stream must watch this one.
+      if (path !== this.paths.reauthenticate) this.#live?.renew()
+    }
+  }
+
+  /**
+   * @internal A call that ends this session on purpose (logout, logoutAll,
+   * deleteAccount) is going out: until `done()`, the end it causes, as the live
+   * stream or a peer tab reports it, is no news (`onSessionExpired` stays quiet).
+   */
+  endingOnPurpose(): () => void {
+    this.#endingOnPurpose++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.#endingOnPurpose--
+    }
   }
 
   /**
@@ -335,6 +475,7 @@ export class BreakwaterAuth {
     if (expiresAt === undefined || expiresAt === this.#expiresAt) return
     if (this.#state === 'unknown') this.#state = 'signed-in'
     this.#schedule(expiresAt)
+    this.#publish()
   }
 
   /** @internal A call found the session ended (`SESSION_REVOKED`/`SESSION_EXPIRED`). */
@@ -364,9 +505,11 @@ export class BreakwaterAuth {
     return this.#end('LOGGED_OUT', { notify: false, broadcast: true })
   }
 
-  /** Closes the cross-tab channel. */
+  /** Closes the cross-tab channel and the live stream; listeners are dropped. */
   close(): void {
+    this.#live?.close()
     this.#coordinator?.close()
+    this.#listeners.clear()
   }
 
   async #runRefresh(): Promise<void> {
@@ -426,7 +569,88 @@ export class BreakwaterAuth {
   #adopt(expiresAt: number | undefined): void {
     this.#generation++
     this.#state = 'signed-in'
+    this.#revocation = undefined
     this.#schedule(expiresAt)
+    this.#publish()
+  }
+
+  /** Tells listeners (and the live stream) when what they see changed. */
+  #publish(): void {
+    const state = this.#state
+    const expiresAt = this.#expiresAt
+    const reason = state === 'signed-out' ? this.#endReason : undefined
+    const revocation = state === 'signed-out' ? this.#revocation : undefined
+    const previous = this.#snapshot
+    this.#live?.want(state === 'signed-in')
+    if (
+      previous.state === state &&
+      previous.accessTokenExpiresAt?.getTime() === expiresAt &&
+      previous.reason === reason &&
+      previous.revocation === revocation
+    )
+      return
+    const snapshot: SessionSnapshot = Object.freeze({
+      state,
+      accessTokenExpiresAt: expiresAt === undefined ? undefined : new Date(expiresAt),
+      reason,
+      revocation,
+    })
+    this.#snapshot = snapshot
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(snapshot)
+      } catch {
+        // One listener failing must not keep the others from hearing.
+      }
+    }
+  }
+
+  /** What the live stream needs from this client. */
+  #liveHost(deserialize: (value: unknown) => unknown) {
+    const path = this.paths.watchSession
+    const transport = this.#transport
+    const fetchImpl: FetchEsque =
+      transport.fetch ?? ((input, init) => globalThis.fetch(input, init as RequestInit))
+    return {
+      open: async (signal: AbortSignal) => {
+        await this.ready()
+        return fetchImpl(`${this.url}/${path}`, {
+          method: 'GET',
+          headers: { accept: 'text/event-stream', ...transport.headers(false, [path]) },
+          signal,
+        })
+      },
+      deserialize,
+      ended: (revocation: string) => {
+        void this.#end(endReasonOf(revocation), { notify: true, broadcast: true, revocation })
+      },
+      refused: (reason: string | undefined) => this.#streamRefused(reason),
+    }
+  }
+
+  /** The server would not open (or keep) the stream: what to do next. */
+  async #streamRefused(reason: string | undefined): Promise<RefusalDecision> {
+    if (this.#state === 'signed-out') return 'stop'
+    if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
+      await this.sessionEnded(reason)
+      return 'stop'
+    }
+    if (reason === 'TOKEN_MISSING' && this.transport === 'cookie') {
+      // No cookies at all: signed out, as a call would find (SPEC §5).
+      this.sessionMissing(undefined)
+      return 'stop'
+    }
+    if (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_INVALID' || reason === 'TOKEN_MISSING') {
+      if (!this.canRefresh()) return 'stop'
+      try {
+        await this.refresh()
+        return 'now'
+      } catch (error) {
+        return error instanceof SessionExpiredError ? 'stop' : 'later'
+      }
+    }
+    // DB_UNAVAILABLE, RATE_LIMITED, a 5xx: the session may be fine; try again later.
+    return 'later'
   }
 
   #schedule(expiresAt: number | undefined): void {
@@ -445,18 +669,31 @@ export class BreakwaterAuth {
 
   async #end(
     reason: SessionEndReason,
-    how: { notify: boolean; broadcast: boolean },
+    how: { notify: boolean; broadcast: boolean; revocation?: string | undefined },
   ): Promise<void> {
     const previous = this.#state
+    // Ended by this client's own logout or deleteAccount, however the news arrived: no expiry.
+    const onPurpose = this.#endingOnPurpose > 0
+    let revocation = how.revocation
+    if (onPurpose && revocation !== undefined) {
+      // The stream (or a peer that heard it) told of our own logout first: it is still our logout.
+      reason = 'LOGGED_OUT'
+      revocation = undefined
+    }
+    if (previous !== 'signed-out') {
+      this.#endReason = reason
+      this.#revocation = revocation
+    }
     this.#state = 'signed-out'
-    this.#endReason = reason
     this.#generation++
     this.#expiresAt = undefined
     this.#refreshAt = Number.POSITIVE_INFINITY
-    if (how.broadcast && previous !== 'signed-out') this.#coordinator?.announceEnded(reason)
-    if (how.notify && previous !== 'signed-out' && this.#onSessionExpired) {
+    this.#publish()
+    if (how.broadcast && previous !== 'signed-out')
+      this.#coordinator?.announceEnded(reason, revocation)
+    if (how.notify && !onPurpose && previous !== 'signed-out' && this.#onSessionExpired) {
       try {
-        this.#onSessionExpired({ reason })
+        this.#onSessionExpired(revocation === undefined ? { reason } : { reason, revocation })
       } catch {
         // The app's callback failing must not leave calls hanging.
       }

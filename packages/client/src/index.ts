@@ -1,4 +1,10 @@
-export { BreakwaterAuth, type BreakwaterAuthOptions, createBreakwaterAuth } from './auth.js'
+export {
+  BreakwaterAuth,
+  type BreakwaterAuthOptions,
+  createBreakwaterAuth,
+  type SessionExpiredEvent,
+  type SessionSnapshot,
+} from './auth.js'
 export type { Clock } from './clock.js'
 export type { CoordinationOptions } from './coordination/broadcast.js'
 export { type BreakwaterClientOptions, createBreakwaterClient } from './create-client.js'
@@ -17,4 +23,4 @@ export type { ProcedurePaths } from './procedure-paths.js'
 export { memoryTokenStore } from './store/memory.js'
 export type { TokenStore } from './store/types.js'
 export type { TransformerOption } from './transformer.js'
-export type { Tokens } from './wire.js'
+export type { FetchEsque, Tokens } from './wire.js'

@@ -1,4 +1,6 @@
 import type { TokensView } from '@breakwater/protocol'
+import type { HTTPLinkOptions } from '@trpc/client'
+import type { AnyTRPCClientTypes } from '@trpc/server'
 import type { WireTransformer } from './transformer.js'
 
 /** `tokens` as the server returns them in bearer transport (SPEC §3). */
@@ -51,12 +53,42 @@ export function expiryOfResult(data: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms
 }
 
-/** A fetch: the global one, or a test's cookie-jar wrapper. */
+/**
+ * tRPC's own fetch type (`FetchEsque`, which @trpc/client uses but does not
+ * export by name): what `httpLink({ fetch })` and `httpBatchLink({ fetch })`
+ * take. The `fetch` option accepts any of them (`window.fetch`, Node's, undici's,
+ * a wrapper), and `auth.fetch` is one, so it goes straight into your HTTP link.
+ */
+export type FetchEsque = NonNullable<HTTPLinkOptions<AnyTRPCClientTypes>['fetch']>
+
+/** A fetch as tests write one: the global one, or a cookie-jar wrapper. It fits {@link FetchEsque}. */
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>
+
+/** What the client reads from a response beyond tRPC's `ResponseEsque`; a real `Response` has it all. */
+interface ResponseDetails {
+  status?: number
+  headers?: { get(name: string): string | null }
+}
+
+/**
+ * The HTTP status of a response from a {@link FetchEsque}. tRPC's type does not
+ * promise one (only `ok`); every real fetch has it. Without one: 200 when ok,
+ * else 0, which the refresh treats as a network failure (retried, never a sign-out).
+ */
+export function statusOf(response: { ok: boolean }): number {
+  const { status } = response as ResponseDetails
+  return typeof status === 'number' ? status : response.ok ? 200 : 0
+}
+
+/** A response header, when the fetch's response has headers (a real `Response` does). */
+export function headerOf(response: object, name: string): string | null {
+  const { headers } = response as ResponseDetails
+  return typeof headers?.get === 'function' ? headers.get(name) : null
+}
 
 /** What the refresh request needs to know beyond its input. */
 export interface RefreshRequest {
-  fetch: FetchLike
+  fetch: FetchEsque
   /** The tRPC endpoint. */
   url: string
   /** The refresh procedure's path: `auth.refresh`, or `account.auth.refresh` under a namespace. */
@@ -115,9 +147,10 @@ export async function postRefresh(request: RefreshRequest): Promise<RefreshResul
   const decoded = decode(body, request.transformer)
   if (response.ok && decoded && 'data' in decoded) return decoded.data
   const error = decoded && 'error' in decoded ? decoded.error : undefined
+  const status = statusOf(response)
   throw new RefreshRejected(
-    response.status,
+    status,
     error?.data?.reason,
-    error?.message ?? `${request.path} answered HTTP ${response.status}`,
+    error?.message ?? `${request.path} answered HTTP ${status}`,
   )
 }

@@ -46,9 +46,19 @@ async function breakwaterPlugin(
   fastify.decorateRequest('breakwaterSession', null)
   fastify.decorateRequest('breakwaterUser', null)
   // Before the server stops accepting: an open `sessions.watch` stream is a request that
-  // never finishes by itself, and close() waits for every request.
-  fastify.addHook('preClose', async () => runtime.beginClose())
-  fastify.addHook('onClose', async () => runtime.close())
+  // never finishes by itself, and close() waits for every request. Ending a stream leaves
+  // its keep-alive socket idle only after close() swept the idle ones, and it would hold
+  // the server until its keep-alive timeout: sweep again until the server is closed.
+  let sweeper: NodeJS.Timeout | undefined
+  fastify.addHook('preClose', async () => {
+    runtime.beginClose()
+    sweeper = setInterval(() => fastify.server.closeIdleConnections?.(), 50)
+    sweeper.unref()
+  })
+  fastify.addHook('onClose', async () => {
+    clearInterval(sweeper)
+    runtime.close()
+  })
 
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)
   registerJwksRoute(fastify, runtime)

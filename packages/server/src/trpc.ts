@@ -1,5 +1,5 @@
 import { DatabaseError, isUnavailableError } from '@breakwater/db'
-import type { TRPCDefaultErrorShape } from '@trpc/server'
+import type { TRPC_ERROR_CODE_NUMBER, TRPCDefaultErrorShape } from '@trpc/server'
 import { initTRPC, TRPCError } from '@trpc/server'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ZodError } from 'zod'
@@ -109,8 +109,13 @@ export function breakwaterErrorFormatter<TShape extends { data: object } = TRPCD
   return wrapped
 }
 
+// `code` typed as TRPC_ERROR_CODE_NUMBER: tRPC infers a custom error shape only then, and
+// that shape is where a client's `error.data.reason` gets its type.
 const ownFormatter = breakwaterErrorFormatter(
-  ({ shape, error }): { code: number; message: string; data: BreakwaterErrorData } => {
+  ({
+    shape,
+    error,
+  }): { code: TRPC_ERROR_CODE_NUMBER; message: string; data: BreakwaterErrorData } => {
     const reason = breakwaterErrorOf(error)?.reason
     const data: BreakwaterErrorData = {
       code: shape.data.code,
@@ -134,7 +139,7 @@ const ownFormatter = breakwaterErrorFormatter(
     }
     return { code: shape.code, message, data }
   },
-) as Formatter<{ code: number; message: string; data: BreakwaterErrorData }>
+) as Formatter<{ code: TRPC_ERROR_CODE_NUMBER; message: string; data: BreakwaterErrorData }>
 
 const t = initTRPC.context<BreakwaterContext>().create({
   // Never a stack trace, whatever NODE_ENV says (SPEC §3).

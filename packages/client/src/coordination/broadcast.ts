@@ -9,7 +9,7 @@ export type RefreshOutcome =
 type Message =
   | { type: 'claim'; from: string; at: number }
   | { type: 'refreshed'; from: string; expiresAt: number | undefined }
-  | { type: 'ended'; from: string; reason: SessionEndReason }
+  | { type: 'ended'; from: string; reason: SessionEndReason; revocation?: string }
   | { type: 'released'; from: string }
   | { type: 'signed-in'; from: string; expiresAt: number | undefined }
 
@@ -28,7 +28,8 @@ export interface CoordinationOptions {
 /** What a peer tab tells this one. */
 export interface PeerHandlers {
   refreshed(expiresAt: number | undefined): void
-  ended(reason: SessionEndReason): void
+  /** `revocation`: the server's reason, when the live stream brought the news. */
+  ended(reason: SessionEndReason, revocation: string | undefined): void
   signedIn(expiresAt: number | undefined): void
 }
 
@@ -103,9 +104,13 @@ export class TabCoordinator {
     return this.#claimAndRun(refresh)
   }
 
-  /** Tells peers this tab's session ended (logout, or a call found it revoked). */
-  announceEnded(reason: SessionEndReason): void {
-    this.#post({ type: 'ended', from: this.#id, reason })
+  /** Tells peers this tab's session ended (logout, a call found it revoked, the live stream said so). */
+  announceEnded(reason: SessionEndReason, revocation?: string): void {
+    this.#post(
+      revocation === undefined
+        ? { type: 'ended', from: this.#id, reason }
+        : { type: 'ended', from: this.#id, reason, revocation },
+    )
   }
 
   /** Tells peers this tab signed in, so tabs that had signed out resume. */
@@ -194,7 +199,10 @@ export class TabCoordinator {
         this.#settle({ kind: 'refreshed', expiresAt: message.expiresAt })
         return
       case 'ended':
-        this.#handlers.ended(message.reason)
+        this.#handlers.ended(
+          message.reason,
+          typeof message.revocation === 'string' ? message.revocation : undefined,
+        )
         this.#settle({ kind: 'ended', reason: message.reason })
         return
       case 'released':

@@ -99,7 +99,10 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
         let disposed = false
         let replayed = false
         let reauthenticated = false
+        // The end a deletion causes reaches the live stream and peer tabs too: it is no expiry.
+        const release = endsSession ? auth.endingOnPurpose() : () => {}
         const fail = (error: unknown) => {
+          release()
           if (!disposed) observer.error(asClientError(error) as TRPCClientError<TRouter>)
         }
 
@@ -119,10 +122,12 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
             },
             complete() {
               void forgotten.then(() => {
+                release()
                 if (!disposed) observer.complete()
               })
             },
             error(error) {
+              release()
               const reason = readReason(error)
               if (reason === 'SESSION_REVOKED' || reason === 'SESSION_EXPIRED') {
                 void auth.sessionEnded(reason)
@@ -140,9 +145,10 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
               }
               // Credentials changed while this call was out (a refresh, a sign-in, a sign-out).
               const stale = generation !== auth.generation
-              // The session ended while this call was in flight: say so, in the typed error.
+              // The session ended (while this call was out, or before: a logout, a peer
+              // tab, the live stream): say so in the typed error, not as a bare TOKEN_MISSING.
               const ended = auth.endedError()
-              if (ended) return stale ? fail(ended) : observer.error(error)
+              if (ended) return fail(new SessionExpiredError(ended.reason, { cause: error }))
               if (reason === 'TOKEN_MISSING' && auth.transport === 'cookie') {
                 // The access cookie lives as long as the refresh cookie (SPEC §5): none
                 // sent means no session here, and a refresh could only say REFRESH_MISSING.
@@ -174,6 +180,7 @@ export function refreshLink<TRouter extends AnyRouter = AnyRouter>(
 
         return () => {
           disposed = true
+          release()
           subscription?.unsubscribe()
         }
       })
@@ -207,6 +214,8 @@ function sessionCall<TRouter extends AnyRouter>(
     OperationResultEnvelope<unknown, TRPCClientError<TRouter>>,
     TRPCClientError<TRouter>
   >((observer) => {
+    // The end this call causes reaches the live stream and peer tabs too: it is no expiry.
+    const release = endsCurrent ? auth.endingOnPurpose() : () => {}
     let disposed = false
     // Results wait for the store write (a CLI may exit right after login resolves).
     let chain: Promise<unknown> = auth.ready() ?? Promise.resolve()
@@ -230,6 +239,7 @@ function sessionCall<TRouter extends AnyRouter>(
         },
         complete() {
           then(() => {
+            release()
             if (!disposed) observer.complete()
           })
         },
@@ -237,6 +247,7 @@ function sessionCall<TRouter extends AnyRouter>(
           then(async () => {
             // Signing out is the user's wish: forget the session here even if the server could not be told.
             if (endsCurrent && path === paths.logout) await auth.signOut()
+            release()
             if (!disposed) observer.error(error)
           })
         },
@@ -244,6 +255,7 @@ function sessionCall<TRouter extends AnyRouter>(
     })
     return () => {
       disposed = true
+      release()
       subscription?.unsubscribe()
     }
   })

@@ -2,7 +2,7 @@ import { decodeAccessTokenExpiry } from '@breakwater/tokens/browser'
 import type { Clock } from '../clock.js'
 import type { TokenStore } from '../store/types.js'
 import type { WireTransformer } from '../transformer.js'
-import { type FetchLike, isTokens, postRefresh, RefreshRejected, type Tokens } from '../wire.js'
+import { type FetchEsque, isTokens, postRefresh, RefreshRejected, type Tokens } from '../wire.js'
 import type { Transport } from './types.js'
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
@@ -27,11 +27,12 @@ export function bearerTransport(options: {
   refreshPath: string
   transformer: WireTransformer
   store: TokenStore
-  fetch: FetchLike | undefined
+  fetch: FetchEsque | undefined
   clock: Clock
 }): Transport {
   const { url, refreshPath, transformer, store, clock } = options
-  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const fetchImpl: FetchEsque =
+    options.fetch ?? ((input, init) => globalThis.fetch(input, init as RequestInit))
   let tokens: Tokens | null = null
   let authorization: Record<string, string> = NO_HEADERS
 

@@ -1,6 +1,6 @@
 import { CSRF_HEADER } from '@breakwater/protocol'
 import type { WireTransformer } from '../transformer.js'
-import { expiryOfResult, type FetchLike, postRefresh } from '../wire.js'
+import { expiryOfResult, type FetchEsque, postRefresh } from '../wire.js'
 import type { Transport } from './types.js'
 
 /** The anti-CSRF proof of SPEC §5: a header no cross-site form can send without a preflight. */
@@ -20,11 +20,11 @@ export function cookieTransport(options: {
   /** The refresh procedure's path (under the namespace, if any): the refresh cookie's own path. */
   refreshPath: string
   transformer: WireTransformer
-  fetch: FetchLike | undefined
+  fetch: FetchEsque | undefined
 }): Transport {
   const base = options.fetch
-  const fetchImpl: FetchLike = (input, init) =>
-    (base ?? globalThis.fetch)(input, { ...init, credentials: 'include' })
+  const fetchImpl: FetchEsque = (input, init) =>
+    (base ?? globalThis.fetch)(input, { ...init, credentials: 'include' } as RequestInit)
 
   return {
     kind: 'cookie',

@@ -1,10 +1,10 @@
-import type { FetchLike } from '../wire.js'
+import type { FetchEsque } from '../wire.js'
 
 /** How credentials travel: the part of the client that differs between cookies and bearer tokens. */
 export interface Transport {
   readonly kind: 'cookie' | 'bearer'
   /** The fetch the HTTP links use (cookie transport adds `credentials: 'include'`). */
-  readonly fetch: FetchLike | undefined
+  readonly fetch: FetchEsque | undefined
   /** Reads persisted credentials once; `expiresAt` (ms) of the access token when there is one. */
   load(): Promise<{ signedIn: boolean; expiresAt: number | undefined }>
   /** Whether a refresh could succeed at all (bearer: a refresh token is held). */
