@@ -156,7 +156,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
     'the cookies are untouched (not cleared, not replaced by the attacker’s session)',
   )
   await app.bringToFront()
-  await sleep(2500) // a poll or two
+  await sleep(2500) // time for the live stream to tell, had the session ended
   t.equal(await app.getByTestId('me-email').count(), 1, 'the app tab is still signed in')
   await app.reload()
   const signedIn = await app

@@ -170,8 +170,12 @@ t.test('two tabs waking after expiry at once both stay signed in', async (t) => 
   await sleep(PAST_EXPIRY_MS)
   t.ok(await accessTokenExpired(context), 'the access cookie is still sent; its token has expired')
   const refreshes = new RefreshCounter(context)
-  await open() // both tabs' polls fire at once, each finding the token expired
-  // Bounded: until a refresh answered and both tabs polled with the new token.
+  await open()
+  // No poll: the user comes back to both tabs at once; each re-reads on focus, finding the token expired.
+  await Promise.all(
+    [first, second].map((page) => page.evaluate(() => window.dispatchEvent(new Event('focus')))),
+  )
+  // Bounded: until a refresh answered and both tabs re-read with the new token.
   for (let i = 0; i < 40 && refreshes.statuses.length === 0; i++) await sleep(50)
   await sleep(800)
   t.ok(refreshes.count >= 1, `refreshed (${refreshes.count} request(s) on the wire)`)

@@ -35,6 +35,8 @@ t.test('revoking this session from another browser signs it out within seconds',
   await other.getByTestId('revoke-session').waitFor()
   t.equal(await other.getByTestId('session-row').count(), 2, 'two sessions listed')
   t.equal(await other.getByTestId('revoke-session').count(), 1, 'the other one is revocable')
+  // No poll: the victim's list learns of the second session when its window is focused again.
+  await victim.evaluate(() => window.dispatchEvent(new Event('focus')))
   await victim.getByTestId('revoke-session').waitFor({ timeout: 5000 })
   await other.getByTestId('revoke-session').click()
   const took = await signedOutWithin(victim, 6000)

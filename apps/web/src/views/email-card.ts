@@ -10,7 +10,7 @@ export interface EmailCardProps {
 
 export interface EmailCard {
   element: HTMLElement
-  /** A fresh `auth.me` (the poll): the address or its status may have changed in another tab. */
+  /** A fresh `auth.me` (on focus, after a change): the address or its status may have changed in another tab. */
   update(me: Me): void
 }
 

@@ -6,8 +6,12 @@ import { deleteAccountCard } from './delete-account.js'
 import { emailCard } from './email-card.js'
 import { securityCard } from './security-card.js'
 
-/** How often the page re-reads `auth.me` and the sessions: a revocation elsewhere shows within seconds. */
-export const POLL_MS = 2000
+/**
+ * No timer here calls the server. The session's end comes from the client's
+ * live stream (`onSessionExpired`, wired in main.ts); the countdown is local;
+ * the sessions and `auth.me` are re-read when the page comes back into view
+ * and after a change this page makes.
+ */
 const TICK_MS = 200
 
 export interface SignedInProps {
@@ -56,7 +60,6 @@ function device(userAgent: string | null): string {
 export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
   const { client } = api
   let disposed = false
-  let pollTimer: ReturnType<typeof setTimeout> | undefined
   const end = (notice?: string) => {
     if (disposed) return
     onSignedOut(notice)
@@ -303,36 +306,47 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
   signOut.addEventListener('click', leave(false))
   signOutEverywhere.addEventListener('click', leave(true))
 
-  // Delete account. Not through `end`: a poll that saw the session die in the
-  // meantime may already have left with "session ended"; this says why.
+  // Delete account. Not through `end`: the live stream may have heard of the
+  // end first and left with "session ended"; this says why.
   const deleteCard = deleteAccountCard({
     api,
     fail,
     onDeleted: () => onSignedOut('Your account was deleted, and every session with it.'),
   })
 
-  // Every POLL_MS: who am I (renews the token when due; finds a revoked session), then the sessions.
+  // Who am I (the address or its status may have changed in another tab), then the sessions.
   async function refresh(): Promise<void> {
     const current = await client.auth.me.query()
     if (disposed) return
     me = current
     email.textContent = current.user.email
     emailSection.update(current)
+    await listSessions()
+  }
+  async function listSessions(): Promise<void> {
     const list = await client.sessions.list.query()
     if (disposed) return
     renderSessions(list)
   }
-  const poll = async () => {
-    try {
-      await refresh()
-      say(sessionsError, undefined)
-    } catch (failure) {
-      fail(failure, sessionsError, 'other')
-    } finally {
-      if (!disposed) pollTimer = setTimeout(poll, POLL_MS)
-    }
+  /** One re-read at a time: `focus` and `visibilitychange` often come together. */
+  let rereading = false
+  const reread = (read: () => Promise<void>) => {
+    if (rereading) return
+    rereading = true
+    read()
+      .then(() => say(sessionsError, undefined))
+      .catch((failure) => fail(failure, sessionsError, 'other'))
+      .finally(() => {
+        rereading = false
+      })
   }
-  void poll()
+  // `me` is fresh (the caller just read it): the sessions only, once.
+  reread(listSessions)
+  const onBack = () => {
+    if (!disposed && document.visibilityState === 'visible') reread(refresh)
+  }
+  window.addEventListener('focus', onBack)
+  document.addEventListener('visibilitychange', onBack)
 
   const element = h(
     'div',
@@ -351,7 +365,8 @@ export function signedInView({ api, me, onSignedOut }: SignedInProps): View {
     dispose() {
       disposed = true
       clearInterval(ticker)
-      clearTimeout(pollTimer)
+      window.removeEventListener('focus', onBack)
+      document.removeEventListener('visibilitychange', onBack)
     },
   }
 }
