@@ -1,11 +1,17 @@
-// What we would publish works for someone who is not us: the five public packages are
+// What we would publish works for someone who is not us: the six public packages are
 // packed as `pnpm publish` would pack them and installed with npm into projects outside
 // the workspace (no workspace links, no hoisted devDependencies), where
 // - examples/fastify-app runs end to end;
 // - examples/existing-app typechecks and passes its own node:test suite;
 // - examples/existing-app installs, typechecks and passes again with the oldest peers
 //   the packages declare, beside @trpc/tanstack-react-query (which pins @trpc/* exactly);
-// - the root README's "Using the plugin" code blocks compile under strict settings.
+// - the root README's "Using the plugin" code blocks compile under strict settings;
+// - @breakwater/react's README example compiles (strict, DOM, react-jsx) and renders
+//   `loading` on the server (renderToString: no request, no browser global read) in the
+//   oldest-peers project, on React 18.2; the newest-peers project cannot have
+//   @trpc/tanstack-react-query (it pins @trpc/client 11.22.1 exactly: ERESOLVE beside
+//   ^11.25), so there the same composition without it does so on React 19, without
+//   skipLibCheck.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import {
   cpSync,
@@ -15,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -27,14 +34,16 @@ const run = promisify(execFile)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const FASTIFY_APP = path.join(root, 'examples/fastify-app')
 const EXISTING_APP = path.join(root, 'examples/existing-app')
-const PACKAGES = ['protocol', 'tokens', 'db', 'server', 'client'] as const
+const PACKAGES = ['protocol', 'tokens', 'db', 'server', 'client', 'react'] as const
 const SCOPE = '@breakwater/'
 
 /**
  * The floors of the peer ranges of @breakwater/server (`fastify`, `@trpc/server`,
- * `@fastify/cookie`, `zod`) and @breakwater/client (`@trpc/client`, `@trpc/server`),
- * with the package that pins @trpc/client and @trpc/server to exactly 11.22.1 (issue #12:
- * npm answered ERESOLVE beside it while Breakwater asked for ^11.25).
+ * `@fastify/cookie`, `zod`), @breakwater/client (`@trpc/client`, `@trpc/server`) and
+ * @breakwater/react (`react`), with the package that pins @trpc/client and @trpc/server to
+ * exactly 11.22.1 (issue #12: npm answered ERESOLVE beside it while Breakwater asked for
+ * ^11.25). React: @breakwater/react takes ^18.0.0, but @trpc/tanstack-react-query wants
+ * react >=18.2.0, so 18.2.0 is the oldest React its README example can install beside.
  */
 const PEER_FLOORS: Record<string, string> = {
   '@trpc/server': '11.22.1',
@@ -43,6 +52,8 @@ const PEER_FLOORS: Record<string, string> = {
   fastify: '5.0.0',
   '@fastify/cookie': '11.0.0',
   zod: '4.0.0',
+  react: '18.2.0',
+  'react-dom': '18.2.0',
 }
 
 /** What the README's code blocks are compiled with: strict, DOM and ES2022, no skipLibCheck. */
@@ -59,6 +70,104 @@ const README_TSCONFIG = {
   include: ['*.ts'],
 }
 const README_SECTION = '## Using the plugin in your own Fastify app'
+
+/** What @breakwater/react's README example is compiled with: as the README blocks, plus TSX. */
+const REACT_TSCONFIG = {
+  compilerOptions: {
+    ...README_TSCONFIG.compilerOptions,
+    jsx: 'react-jsx',
+    // What the files import, not every @types/* of the project.
+    types: [],
+  },
+  include: ['main.tsx', 'ssr.tsx'],
+}
+/** The example's last statement, which the server render replaces (same parentheses). */
+const REACT_MOUNT = "createRoot(document.getElementById('root')!).render("
+/**
+ * The README example's composition (provider, session and sign-in hooks, a tRPC client on
+ * the auth's links) without @trpc/tanstack-react-query, for the newest-peers project.
+ */
+const REACT_WITHOUT_TANSTACK = `import { createBreakwaterAuth, refreshLink } from '@breakwater/client'
+import { BreakwaterProvider, useSession, useSignIn } from '@breakwater/react'
+import type { BreakwaterRouter } from '@breakwater/server'
+import { createTRPCClient, httpBatchLink } from '@trpc/client'
+import { createRoot } from 'react-dom/client'
+
+const auth = createBreakwaterAuth({ url: '/trpc', transport: 'cookie' })
+const trpcClient = createTRPCClient<BreakwaterRouter>({
+  links: [
+    refreshLink(auth),
+    httpBatchLink({ url: auth.url, headers: auth.headers, fetch: auth.fetch }),
+  ],
+})
+
+function App() {
+  const session = useSession()
+  const { pending } = useSignIn()
+  if (session.status === 'loading') return <p>Loading…</p>
+  if (session.status === 'signed-out') {
+    return <p>Signed out ({session.revocation ?? session.reason}){pending && '…'}</p>
+  }
+  return <p>Signed in as {session.user.email}</p>
+}
+
+${REACT_MOUNT}
+  <BreakwaterProvider auth={auth} client={trpcClient}>
+    <App />
+  </BreakwaterProvider>,
+)
+`
+/**
+ * Renders ssr.tsx's tree as a server would, in plain Node: the example's module code runs
+ * where no browser global exists (using one throws; `typeof document` is how the client
+ * tells it is on a server), then the render runs with each browser global read recorded
+ * (as `undefined`); fetch is counted throughout.
+ */
+const REACT_RENDER = `const { version } = await import('react')
+let requests = 0
+globalThis.fetch = async () => {
+  requests++
+  throw new Error('no request while rendering on the server')
+}
+const { render } = await import('./ssr.tsx')
+const BROWSER_GLOBALS = ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'self', 'EventSource']
+const touched = []
+for (const name of BROWSER_GLOBALS) {
+  if (name in globalThis) throw new Error(name + ' exists here: not a server environment')
+  Object.defineProperty(globalThis, name, { configurable: true, get: () => (touched.push(name), undefined) })
+}
+const html = render()
+for (const name of BROWSER_GLOBALS) delete globalThis[name]
+console.log(JSON.stringify({ react: version, html, touched, requests }))
+`
+/** @breakwater/react's example project on top of an existing-app project. */
+function writeReactExample(app: string, example: string, skipLibCheck = false): void {
+  if (!example.includes(REACT_MOUNT)) throw new Error(`the React example has no ${REACT_MOUNT}`)
+  const dir = path.join(app, 'react')
+  mkdirSync(dir)
+  const ssr = `import { renderToString } from 'react-dom/server'\n${example.replace(
+    REACT_MOUNT,
+    'export const render = () => renderToString(',
+  )}`
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify(
+      { ...REACT_TSCONFIG, compilerOptions: { ...REACT_TSCONFIG.compilerOptions, skipLibCheck } },
+      null,
+      2,
+    ),
+  )
+  writeFileSync(path.join(dir, 'main.tsx'), example)
+  writeFileSync(path.join(dir, 'ssr.tsx'), ssr)
+  writeFileSync(path.join(dir, 'render.mjs'), REACT_RENDER)
+}
+
+/** The tsx block of @breakwater/react's README. */
+function reactReadmeExample(): string[] {
+  const readme = readFileSync(path.join(root, 'packages/react/README.md'), 'utf8')
+  return [...readme.matchAll(/^```tsx\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
+}
+
 /** What the README's blocks import (with peers), at examples/existing-app's ranges. */
 const README_DEPENDENCIES = [
   '@breakwater/db',
@@ -317,6 +426,32 @@ async function reportNpmTest(t: Test, testing: Promise<Ran>, expectAtLeast: numb
   t.ok(pass >= expectAtLeast, `its ${expectAtLeast}+ tests ran (${pass})`)
 }
 
+/** The React example's typecheck and server render, on `react` `version`. */
+async function reportReact(
+  t: Test,
+  what: string,
+  version: RegExp,
+  checking: Promise<{ typecheck: Ran; render: Ran }>,
+): Promise<void> {
+  const { typecheck, render } = await checking
+  await reportTypecheck(t, what, Promise.resolve(typecheck))
+  t.comment(`render (${what}): ${render.took}`)
+  if (!render.ok) {
+    t.fail(`the server render failed:\n${render.output}`)
+    return
+  }
+  const result = JSON.parse(render.output.trim().split('\n').at(-1)!) as {
+    react: string
+    html: string
+    touched: string[]
+    requests: number
+  }
+  t.match(result.react, version, `rendered with react@${result.react}`)
+  t.equal(result.html, '<p>Loading…</p>', 'renderToString gives the loading state')
+  t.same(result.touched, [], 'the render reads no browser global')
+  t.equal(result.requests, 0, 'no request on the server')
+}
+
 /** The ```ts blocks of the root README's section on using the plugin in a team's app. */
 function readmeBlocks(): string[] {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
@@ -339,7 +474,7 @@ t.test(
     mkdirSync(tarballs)
 
     // 1. Pack each package as publishing would: `workspace:*` becomes the real version.
-    // The five packs run together, each into a directory of its own.
+    // The six packs run together, each into a directory of its own.
     const pnpm = path.join(root, 'node_modules/.bin/pnpm')
     const tarballOf = new Map<string, string>()
     const packed = await Promise.all(
@@ -353,13 +488,16 @@ t.test(
           env: cleanEnv,
           timeout: 60_000,
         })
-        return { name, built, destination, created: readdirSync(destination) }
+        const { files = [] } = readJson(path.join(dir, 'package.json'))
+        return { name, built, destination, created: readdirSync(destination), files }
       }),
     )
-    for (const { name, built, destination, created } of packed) {
+    const filesOf = new Map<string, string[]>()
+    for (const { name, built, destination, created, files } of packed) {
       t.ok(built, `${name} is built`)
       t.equal(created.length, 1, `pnpm pack made one tarball for ${name}`)
       tarballOf.set(`${SCOPE}${name}`, path.join(destination, created[0]!))
+      filesOf.set(`${SCOPE}${name}`, files)
     }
 
     // 2. What the tarballs hold: built ESM with types, sources for the sourcemaps, no tests,
@@ -368,6 +506,12 @@ t.test(
       for (const [name, tarball] of tarballOf) {
         const { stdout } = await run('tar', ['-tzf', tarball])
         const files = stdout.split('\n').filter(Boolean)
+        const declared = filesOf.get(name)!
+        t.same(
+          declared.filter((entry) => !files.some((file) => file.startsWith(`package/${entry}/`))),
+          [],
+          `${name} ships its files (${declared.join(', ')})`,
+        )
         t.ok(files.includes('package/dist/index.js'), `${name} ships dist/index.js`)
         t.ok(files.includes('package/dist/index.d.ts'), `${name} ships dist/index.d.ts`)
         t.ok(files.includes('package/README.md'), `${name} ships a README`)
@@ -413,10 +557,41 @@ t.test(
       (file) => /^[^/]*\.ts$|^tsconfig\.json$/.test(file),
       tarballOf,
     )
-    await makeProject(projects.existingApp, EXISTING_APP, existingAppFiles, tarballOf)
+    // Beside the app, @breakwater/react's example: React 19 (the ranges the package is
+    // developed with) here, React 18.2 and @trpc/tanstack-react-query on the floors.
+    const reactDev = readJson(path.join(root, 'packages/react/package.json')).devDependencies!
+    const [reactReadme] = reactReadmeExample()
+    await makeProject(
+      projects.existingApp,
+      EXISTING_APP,
+      existingAppFiles,
+      tarballOf,
+      (manifest) => {
+        Object.assign(manifest.dependencies!, {
+          '@breakwater/react': 'workspace:*',
+          react: reactDev.react,
+          'react-dom': reactDev['react-dom'],
+        })
+        Object.assign(manifest.devDependencies!, {
+          '@types/react': reactDev['@types/react'],
+          '@types/react-dom': reactDev['@types/react-dom'],
+          // @trpc/server's types import `ws` (no skipLibCheck here).
+          '@types/ws': '^8.18.1',
+        })
+      },
+    )
+    writeReactExample(projects.existingApp, REACT_WITHOUT_TANSTACK)
     await makeProject(projects.floors, EXISTING_APP, existingAppFiles, tarballOf, (manifest) => {
-      Object.assign(manifest.dependencies!, PEER_FLOORS)
+      Object.assign(manifest.dependencies!, PEER_FLOORS, {
+        '@breakwater/react': 'workspace:*',
+        '@tanstack/react-query': reactDev['@tanstack/react-query'],
+      })
+      Object.assign(manifest.devDependencies!, { '@types/react': '^18', '@types/react-dom': '^18' })
     })
+    // With skipLibCheck: @trpc/server 11.22.1's own types do not compile for a NodeNext
+    // consumer (its ws adapter's `import ws from "ws"` then `ws.WebSocket`, which @types/ws's
+    // ESM types lack); the newest project checks the libraries' types.
+    if (reactReadme !== undefined) writeReactExample(projects.floors, reactReadme, true)
     const readmeRanges = readJson(path.join(EXISTING_APP, 'package.json'))
     const pick = (names: readonly string[], from: Record<string, string> = {}) =>
       Object.fromEntries(names.map((name) => [name, from[name]!]))
@@ -469,6 +644,34 @@ t.test(
         return startTypecheck(app, 'tsconfig.json')
       }),
     }
+    // @breakwater/react's example: typechecked, then rendered on the server.
+    const startReact = async (app: string) => {
+      const typecheck = await startTypecheck(app, 'react/tsconfig.json')
+      const started = Date.now()
+      const render = await run(
+        path.join(app, 'node_modules/.bin/tsx'),
+        ['--tsconfig', 'react/tsconfig.json', 'react/render.mjs'],
+        { cwd: app, env: cleanEnv, timeout: 60_000 },
+      ).then(
+        ({ stdout }) => ({ ok: true, output: stdout, took: since(started) }),
+        (error: { stdout?: string; stderr?: string }) => ({
+          ok: false,
+          output: `${error.stdout ?? ''}\n${error.stderr ?? error}`,
+          took: since(started),
+        }),
+      )
+      return { typecheck, render }
+    }
+    const reactChecks = {
+      existingApp: typechecks.existingApp.then(() =>
+        installs.existingApp.then(() => cpu(() => startReact(projects.existingApp))),
+      ),
+      floors: typechecks.floors.then(() =>
+        installs.floors.then(() => cpu(() => startReact(projects.floors))),
+      ),
+    }
+    reactChecks.existingApp.catch(() => {})
+    reactChecks.floors.catch(() => {})
     const npmTests = {
       existingApp: typechecks.existingApp.then(() =>
         then(installs.existingApp, () => startNpmTest(projects.existingApp)),
@@ -579,6 +782,12 @@ t.test(
         'no PostgreSQL binary was downloaded',
       )
       await reportTypecheck(t, 'examples/existing-app', typechecks.existingApp)
+      await reportReact(
+        t,
+        "@breakwater/react's example without @trpc/tanstack-react-query",
+        /^19\./,
+        reactChecks.existingApp,
+      )
       await reportNpmTest(t, npmTests.existingApp, 9)
     })
 
@@ -592,6 +801,8 @@ t.test(
         t.equal(installed, version, `${name}@${version} installed`)
       }
       await reportTypecheck(t, 'examples/existing-app on the floors', typechecks.floors)
+      t.ok(reactReadme, "@breakwater/react's README has its tsx example")
+      await reportReact(t, "@breakwater/react's README example", /^18\./, reactChecks.floors)
       await reportNpmTest(t, npmTests.floors, 9)
     })
 
