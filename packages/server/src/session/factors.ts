@@ -8,3 +8,7 @@ import type { User } from '@breakwater/db'
 export function needsSecondFactor(user: User): boolean {
   return user.totpEnabledAt !== null
 }
+
+/** SPEC §10: a login challenge lives 5 minutes and allows 5 attempts (passkey options included). */
+export const CHALLENGE_TTL_SECONDS = 300
+export const CHALLENGE_ATTEMPTS = 5

@@ -29,7 +29,7 @@ import { limitAttemptsFromIp } from '../guard/rate-limit.js'
 import { requireRecentAuth, requireRecentSecondFactor } from '../guard/step-up.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
-import { needsSecondFactor } from './factors.js'
+import { CHALLENGE_ATTEMPTS, needsSecondFactor } from './factors.js'
 import { tokenDigest } from './mail-links.js'
 
 /** How long the browser may take, and how long a challenge lives (SPEC §10 allows 5 min for a login). */
@@ -67,7 +67,7 @@ export function passkeyView(passkey: Passkey): PasskeyView {
 
 // Challenges are stored as the server's keyed digest, like every one-time secret.
 const challengeDigest = (runtime: Runtime, challenge: string) =>
-  tokenDigest(runtime, 'mfa_challenge', `webauthn:${challenge}`)
+  runtime.secrets.digest('webauthn_challenge', challenge)
 
 /** The WebAuthn user handle: the user's id, so it names nobody outside this server. */
 const userHandle = (userId: string) => Buffer.from(userId, 'utf8').toString('base64url')
@@ -282,7 +282,7 @@ export async function passkeySignInOptions(
   if (input.challenge === undefined) return assertionOptions(runtime, 'sign_in', null)
   const pending = await countChallengeAttempt(runtime.database.db, {
     tokenHash: tokenDigest(runtime, 'mfa_challenge', input.challenge),
-    maxAttempts: 5,
+    maxAttempts: CHALLENGE_ATTEMPTS,
     now: runtime.now(),
   })
   if (!pending) throw expiredLogin()

@@ -15,15 +15,12 @@ import {
 } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
+import { CHALLENGE_ATTEMPTS, CHALLENGE_TTL_SECONDS } from './factors.js'
 import { mintLinkToken, tokenDigest } from './mail-links.js'
 import { checkPasskey, expiredLogin, type PasskeyMethod } from './passkeys.js'
 import { redeemRecoveryCode } from './recovery-codes.js'
 import { openSession, type SignedIn } from './sign-in.js'
 import { checkTotpCode } from './totp.js'
-
-/** SPEC §10: a login challenge lives 5 minutes and allows 5 attempts. */
-const CHALLENGE_TTL_SECONDS = 300
-const CHALLENGE_ATTEMPTS = 5
 
 /** The second factors a user can answer a challenge with. */
 export type SecondFactorMethod = 'totp' | 'recovery_code' | 'passkey'
