@@ -16,15 +16,17 @@ import {
 // `sessions.watch` stream per browser; the countdown is local.
 const WATCH = '/trpc/sessions.watch'
 const IDLE_MS = 12_000
-const TTL_MS = 3000
+const TTL_MS = 6000
 
-// One build, two servers: a usual token lifetime, and a 3 s one for expiry.
+// One build, two servers: a usual token lifetime, and a 6 s one for expiry (long enough
+// that the renewed token's own proactive refresh, a quarter before its end, cannot fall
+// inside the check's window on a loaded machine: 3 s once gave a second refresh).
 const web = await tempDir('bw-web-dist-')
 t.teardown(web.cleanup)
 await buildWeb(web.dir)
 const server = await startServer(web.dir, { ACCESS_TOKEN_TTL: '10m' })
 t.teardown(server.stop)
-const shortLived = await startServer(web.dir, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
+const shortLived = await startServer(web.dir, { ACCESS_TOKEN_TTL: '6s', CLOCK_LEEWAY: '0s' })
 t.teardown(shortLived.stop)
 const browser = await launchBrowser()
 t.teardown(() => browser.close())
