@@ -2,17 +2,18 @@
 // `pnpm test`: every package's suite through turbo, then one closing line that adds up
 // the packages' counts.
 //
-// The suites start PostgreSQL, servers and a browser, and two cores do not run two of them
-// side by side well, so they run one at a time, with one exception: the suites in
-// SIDE_LANE (short: ≈ 20 s of tap time together on CI) run beside the cluster suite, whose
-// first file (key-rotation) mostly waits, ≈ 50 s, for the instances' 30 s key reload and
-// the last old-key token to expire, and asserts no timings. The side lane tests its own
-// sources and has no ^build dependency, so its turbo run restores no build output (turbo
-// rewrites dist/ even on a cache hit) while the cluster suite reads it. Then everything
-// else, one at a time.
+// Everything is built first. Then two lanes, each one suite at a time. One lane holds
+// the suites that mostly wait: the cluster (its instances' key reloads, then a soak whose
+// load is its own), then the browser suite and the CLI, one test file at a time. The
+// other holds the suites that keep both cores busy. A suite a lane does not name runs at
+// the end of the second. Suites run with `--only`: their ^build dependencies are not run
+// again, since turbo rewrites dist/ even on a cache hit and the other lane may be
+// reading it.
 //
 // With a filter of your own (`pnpm test --filter=…`), one turbo run, one task at a time.
 import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -20,9 +21,45 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const turbo = path.join(root, 'node_modules/.bin/turbo')
 const args = process.argv.slice(2)
 
-const LONG = '@breakwater/cluster'
-// Short, and without ^build dependencies (see above): keep it so.
-const SIDE_LANE = ['@breakwater/protocol', '@breakwater/tokens']
+// Seconds alone on a quiet machine in the comments.
+const LANES = [
+  // cluster 250, web 220, cli-app 70, example 10
+  [
+    '@breakwater/cluster',
+    '@breakwater/web',
+    '@breakwater/cli-app',
+    '@breakwater/example-existing-app',
+  ],
+  // server 240, db 130, pack-test 100, client 90, server-app 80, tokens 17, react 16
+  [
+    '@breakwater/server',
+    '@breakwater/db',
+    '@breakwater/pack-test',
+    '@breakwater/client',
+    '@breakwater/server-app',
+    '@breakwater/tokens',
+    '@breakwater/react',
+    '@breakwater/protocol',
+  ],
+]
+
+/** Every workspace package with a `test` script (pnpm-workspace.yaml's `<group>/*` globs). */
+function suites() {
+  const workspace = readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')
+  const groups = [...workspace.matchAll(/^\s*-\s*['"]?([\w.-]+)\/\*['"]?\s*$/gm)].map((m) => m[1])
+  const names = []
+  for (const group of groups) {
+    const dir = path.join(root, group)
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue
+      const manifest = path.join(dir, entry.name, 'package.json')
+      if (!existsSync(manifest)) continue
+      const { name, scripts } = JSON.parse(readFileSync(manifest, 'utf8'))
+      if (scripts?.test) names.push(name)
+    }
+  }
+  return names
+}
 
 const totals = new Map()
 
@@ -40,9 +77,37 @@ function count(line) {
   }
 }
 
-/** One `turbo run test`; resolves with its exit code. Output goes out whole lines at a time. */
-function runTurbo(extra) {
-  const child = spawn(turbo, ['run', 'test', '--concurrency=1', ...extra, ...args], {
+/**
+ * tap compiles its plugin set into its own install the first time it runs with a set
+ * other than the one built there (every .taprc here swaps ts-node for tsx). Two suites
+ * starting together on a fresh install would both write it, so it is built here, once,
+ * before any suite starts.
+ */
+async function buildTapPlugins() {
+  const tapRequire = createRequire(createRequire(path.join(root, 'package.json')).resolve('tap'))
+  let built = ''
+  try {
+    const entry = tapRequire.resolve('@tapjs/test')
+    const index = path.join(
+      entry.slice(0, entry.lastIndexOf(`${path.sep}dist${path.sep}`)),
+      'test-built/dist/esm/index.js',
+    )
+    built = readFileSync(index, 'utf8')
+  } catch {
+    // Not where this tap version keeps it: build to be sure.
+  }
+  if (built !== '' && !built.includes('"@tapjs/typescript"')) return 0
+  const tap = path.join(root, 'node_modules/.bin/tap')
+  const child = spawn(tap, ['build'], {
+    cwd: path.join(root, 'packages/protocol'),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
+}
+
+/** One `turbo run <task>`; resolves with its exit code. Output goes out whole lines at a time. */
+function runTurbo(task, extra) {
+  const child = spawn(turbo, ['run', task, '--concurrency=1', ...extra, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -66,18 +131,31 @@ function runTurbo(extra) {
 }
 
 async function main() {
-  if (args.some((arg) => /^(-F|--filter|--affected)(=|$)/.test(arg))) return runTurbo([])
-  const alone = [LONG, ...SIDE_LANE].map((name) => `--filter=!${name}`)
-  const [long, side] = await Promise.all([
-    runTurbo([`--filter=${LONG}`]),
-    runTurbo(SIDE_LANE.map((name) => `--filter=${name}`)),
-  ])
-  // As turbo itself does: after a failure, no further task starts unless --continue.
+  const tapBuilt = await buildTapPlugins()
+  if (tapBuilt !== 0) return tapBuilt
+  if (args.some((arg) => /^(-F|--filter|--affected)(=|$)/.test(arg))) return runTurbo('test', [])
+  const built = await runTurbo('build', ['--output-logs=errors-only'])
+  if (built !== 0) return built
+  // As turbo itself does: after a failure, no further suite starts unless --continue.
   const keepGoing = args.some((arg) => /^--continue(=(?!never$)|$)/.test(arg))
-  if ((long !== 0 || side !== 0) && !keepGoing) return long || side
-  const rest = await runTurbo(alone)
-  return long || side || rest
+  let failed = 0
+  const runLane = async (lane) => {
+    for (const name of lane) {
+      if (failed !== 0 && !keepGoing) return
+      const started = performance.now()
+      const code = await runTurbo('test', ['--only', `--filter=${name}`])
+      took.set(name, Math.round((performance.now() - started) / 1000))
+      if (code !== 0) failed ||= code
+    }
+  }
+  const named = new Set(LANES.flat())
+  const lanes = [LANES[0], [...LANES[1], ...suites().filter((name) => !named.has(name))]]
+  await Promise.all(lanes.map(runLane))
+  return failed
 }
+
+/** Wall seconds per suite, for the closing lines. */
+const took = new Map()
 
 const code = await main()
 let pass = 0
@@ -87,5 +165,9 @@ for (const counts of totals.values()) {
   fail += counts.fail
 }
 if (code !== 0 && fail === 0) fail = 1
+const timings = [...took].map(
+  ([name, seconds]) => `${name.replace('@breakwater/', '')} ${seconds} s`,
+)
+if (timings.length > 0) process.stdout.write(`\nsuites: ${timings.join(', ')}\n`)
 process.stdout.write(`\n${totals.size} packages tested\n${pass} passed, ${fail} failed\n`)
 process.exit(code)

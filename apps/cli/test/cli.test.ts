@@ -49,7 +49,9 @@ t.teardown(async () => {
 })
 
 database = await openTestDatabase('pglite')
-const app = Fastify({ logger: false })
+// Fastify's default 10 s for a plugin to register is a start-up budget; beside other
+// suites on two cores the plugin's start (its hashing process) has taken longer.
+const app = Fastify({ logger: false, pluginTimeout: 60_000 })
 let refreshes = 0
 app.addHook('onRequest', async (request) => {
   if (request.url.startsWith('/trpc/auth.refresh')) refreshes++

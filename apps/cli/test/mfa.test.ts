@@ -67,9 +67,12 @@ function start(args: string[], env: Record<string, string>) {
   return {
     send: (text: string) => child.stdin.write(text),
     end: (text = '') => child.stdin.end(text),
-    /** The first match of `pattern` on stdout, once it appears. Bounded: 5 s, or the CLI's exit. */
+    /**
+     * The first match of `pattern` on stdout, once it appears. Bounded: 20 s (a CLI started
+     * on two loaded cores can take seconds to print), or the CLI's exit.
+     */
     async waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-      for (let i = 0; i < 250; i++) {
+      for (let i = 0; i < 1000; i++) {
         const match = pattern.exec(stdout)
         if (match) return match
         if (exited) break
@@ -100,7 +103,9 @@ t.teardown(async () => {
 })
 
 database = await openTestDatabase('pglite')
-const app = Fastify({ logger: false })
+// Fastify's default 10 s for a plugin to register is a start-up budget; beside other
+// suites on two cores the plugin's start (its hashing process) has taken longer.
+const app = Fastify({ logger: false, pluginTimeout: 60_000 })
 await app.register(breakwater, {
   database,
   publicUrl: 'https://app.example.test',

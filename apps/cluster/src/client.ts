@@ -118,6 +118,15 @@ export function claimsOf(token: string): { sid: string; sub: string; exp: number
   return decodePart(token, 1) as { sid: string; sub: string; exp: number; iat: number }
 }
 
+/**
+ * Whether `reply` refused `accessToken` only because it expired on its way: `TOKEN_EXPIRED`
+ * for a token that has expired by this clock too (the instances on loopback share it).
+ * A loaded server answers so; a client refreshes and carries on, as `@breakwater/client` does.
+ */
+export function expiredInFlight(reply: Reply, accessToken: string): boolean {
+  return reply.reason === 'TOKEN_EXPIRED' && claimsOf(accessToken).exp * 1000 <= Date.now()
+}
+
 /** The `kid`s an instance publishes at `/.well-known/jwks.json`. */
 export async function publishedKids(url: string): Promise<string[]> {
   const response = await fetch(`${url}/.well-known/jwks.json`, {

@@ -1,4 +1,4 @@
-import { readReason, type SessionEndReason } from '@breakwater/client'
+import { readReason, type SessionEndReason, SessionExpiredError } from '@breakwater/client'
 
 /** What the form was doing, for messages that depend on it. */
 export type Context =
@@ -18,9 +18,6 @@ export type Context =
   | 'revoke'
   | 'link'
   | 'other'
-
-/** How a signed-in card reports a failed call: sign out if the session is over, else say it in `where`. */
-export type Fail = (failure: unknown, where: HTMLElement, context: Context) => void
 
 /** Forms that ask for the current password: a wrong one is about that field, not the account. */
 const ASKS_CURRENT_PASSWORD: ReadonlySet<Context> = new Set([
@@ -140,7 +137,7 @@ export function describeError(error: unknown, context: Context): string {
     case 'LINK_INVALID':
       return LINK_INVALID_MESSAGE
     case 'REAUTH_REQUIRED':
-      // What is left when the re-authentication dialog was cancelled (views/reauth-dialog.ts).
+      // What is left when the re-authentication dialog was cancelled (components/reauth-dialog.tsx).
       return 'For your security, this needs you to confirm it is you. Nothing changed: try again, and enter your password when asked.'
     case 'MFA_ALREADY_ENABLED':
       return 'An authenticator app is already set up.'
@@ -150,6 +147,8 @@ export function describeError(error: unknown, context: Context): string {
       return 'That passkey is no longer on this account: it was removed, maybe on another device.'
     case 'EMAIL_NOT_VERIFIED':
       return 'Verify your email address first: open the link in the email we sent you.'
+    case 'DELETION_REJECTED':
+      return 'Your account could not be deleted right now. Nothing was changed; try again later or contact support.'
     case 'RATE_LIMITED': {
       const wait = retryAfterSeconds(error)
       return wait === undefined
@@ -196,6 +195,14 @@ export function describeError(error: unknown, context: Context): string {
   }
   if (error instanceof TypeError) return 'Could not reach the server. Check the connection.'
   return 'Something went wrong. Try again.'
+}
+
+/**
+ * What a signed-in card says about a failed call: nothing when the session is
+ * over, since the page then gives way to the sign-in form, which says why.
+ */
+export function describeFailure(error: unknown, context: Context): string | undefined {
+  return error instanceof SessionExpiredError ? undefined : describeError(error, context)
 }
 
 function isEnd(reason: string): reason is SessionEndReason {

@@ -1,12 +1,12 @@
 import {
   type AuthenticationResponseJSON,
-  browserSupportsWebAuthn,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
   startAuthentication,
   startRegistration,
 } from '@simplewebauthn/browser'
+import { passkeysSupported } from './webauthn-support.js'
 
 // The browser's side of a passkey ceremony, through @simplewebauthn/browser: the
 // server's options (JSON, base64url) in, the credential as JSON out. Failures are the
@@ -33,9 +33,6 @@ type ToServer<T> = Omit<T, 'clientExtensionResults'> & {
 export type Registration = ToServer<RegistrationResponseJSON>
 export type Assertion = ToServer<AuthenticationResponseJSON>
 
-/** Whether this browser can use passkeys at all (a secure context with WebAuthn). */
-export const passkeysSupported = (): boolean => browserSupportsWebAuthn()
-
 function unsupported(): DOMException {
   return new DOMException('This browser does not support passkeys.', 'NotSupportedError')
 }
@@ -50,7 +47,7 @@ export async function createPasskey(options: CreationOptions): Promise<Registrat
 }
 
 /** A signature by one of the user's passkeys (any passkey of this site when none are listed). */
-export async function usePasskey(options: RequestOptions): Promise<Assertion> {
+export async function signWithPasskey(options: RequestOptions): Promise<Assertion> {
   if (!passkeysSupported()) throw unsupported()
   const response = await startAuthentication({
     optionsJSON: options as PublicKeyCredentialRequestOptionsJSON,

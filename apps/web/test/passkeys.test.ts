@@ -3,7 +3,7 @@ import { generateTOTP } from '@oslojs/otp'
 import type { BrowserContext, CDPSession, Page, Request, Response } from 'playwright-core'
 import t from 'tap'
 import {
-  buildWeb,
+  builtWeb,
   guardNetwork,
   launchBrowser,
   newEmail,
@@ -12,7 +12,6 @@ import {
   signIn,
   sleep,
   startServer,
-  tempDir,
 } from './support.js'
 
 // Passkeys (SPEC §10) in a real Chromium, with the DevTools virtual
@@ -164,13 +163,13 @@ async function listedNames(page: Page): Promise<string[]> {
 
 // One build, two servers: the default step-up window (10 min: adding never asks
 // again) and a short one for the dialog.
-const web = await tempDir('bw-web-dist-')
-t.teardown(web.cleanup)
-const [browser] = await Promise.all([launchBrowser(), buildWeb(web.dir)])
+const [browser, webDir] = await Promise.all([launchBrowser(), builtWeb()])
 t.teardown(() => browser.close())
 const [server, stepUpServer] = await Promise.all([
-  startServer(web.dir),
-  startServer(web.dir, { STEP_UP_MAX_AGE: `${STEP_UP_S}s` }),
+  startServer(webDir),
+  // Access tokens that outlive the test: the calls counted below are then refused for
+  // step-up only, never for a token that expired on its way on a loaded machine.
+  startServer(webDir, { STEP_UP_MAX_AGE: `${STEP_UP_S}s`, ACCESS_TOKEN_TTL: '10m' }),
 ])
 t.teardown(server.stop)
 t.teardown(stepUpServer.stop)
@@ -230,6 +229,9 @@ t.test('passkeys: add, list, sign in alone, rename, a second one, remove, cancel
   const login = page.waitForResponse((r) => pathOf(r) === '/trpc/auth.loginWithPasskey', WAIT)
   // The signed-in page's first call (the login result is its `auth.me`; no poll re-reads it).
   const me = page.waitForResponse((r) => pathOf(r) === '/trpc/sessions.list', WAIT)
+  const afterClick: string[] = []
+  const record = (request: Request) => afterClick.push(pathOf(request))
+  page.on('request', record)
   await page.getByTestId('passkey-sign-in').click()
   const requests = await sent
   await page.getByTestId('me-email').waitFor(WAIT)
@@ -242,6 +244,11 @@ t.test('passkeys: add, list, sign in alone, rename, a second one, remove, cancel
   t.comment(`passkey sign-in: ${requests.length} HTTP requests (${requests.join(' → ')})`)
   t.equal(await page.getByTestId('me-email').textContent(), email, 'signed in as its owner')
   t.equal((await me).status(), 200, 'sessions.list answers on the new session')
+  page.off('request', record)
+  t.notOk(
+    afterClick.includes('/trpc/auth.me'),
+    `the sign-in's answer says who signed in: no auth.me after it (${afterClick.join(' → ')})`,
+  )
   t.same((await accessClaims(context)).amr, ['hwk'], 'the session says amr hwk (device-bound key)')
   await rows.first().waitFor(WAIT)
   t.not(await rows.first().getByTestId('passkey-last-used').textContent(), 'Never', 'now used')

@@ -121,12 +121,22 @@ t.test('after expiry, an action renews with exactly one refresh', async (t) => {
   await sleep(PAST_EXPIRY_MS)
   t.ok(await accessTokenExpired(context), 'the access cookie is still sent; its token has expired')
   const refreshes = new RefreshCounter(page)
+  const changed = page.waitForResponse(
+    (response) =>
+      new URL(response.url()).pathname === '/trpc/auth.changePassword' && response.status() === 200,
+    { timeout: 10_000 },
+  )
   await page.getByTestId('current-password').fill(PASSWORD)
   await page.getByTestId('new-password').fill('an even sturdier passphrase 43')
   await page.getByTestId('change-password').click()
+  await changed
+  // Counted up to the action's own answer. What follows is the page's next call: with the
+  // lid shut the page never renews ahead, so on a loaded machine (two argon2 hashes in the
+  // change) the list's refetch can meet the fresh 3 s token expired and rightly refresh again.
+  const forTheAction = { count: refreshes.count, statuses: [...refreshes.statuses] }
   await page.getByText('Password changed.').waitFor({ timeout: 10_000 })
-  t.equal(refreshes.count, 1, 'one refresh on the wire')
-  t.same(refreshes.statuses, [200], 'and it succeeded')
+  t.equal(forTheAction.count, 1, 'one refresh on the wire')
+  t.same(forTheAction.statuses, [200], 'and it succeeded')
   t.same(await cookieNames(context), ['bw_access', 'bw_refresh'], 'a fresh access cookie')
   await open()
   await sleep(500)

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '@breakwater/db/testing'
+import { freePort, seedPGliteDataDir } from '@breakwater/db/testing'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { chromium as playwright } from 'playwright-core'
 
@@ -32,7 +33,7 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup():
  * Builds the web app with Vite's JS API into `outDir` (turbo builds a
  * package's dependencies before its tests, not the package itself).
  */
-export async function buildWeb(outDir: string): Promise<void> {
+async function buildWeb(outDir: string): Promise<void> {
   const { build } = await import('vite')
   await build({
     configFile: path.join(WEB_ROOT, 'vite.config.ts'),
@@ -40,6 +41,47 @@ export async function buildWeb(outDir: string): Promise<void> {
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true },
   })
+}
+
+// What a build reads besides node_modules: the app's sources and the built packages it
+// imports (the lockfile stands for the rest).
+const BUILD_INPUTS = [
+  'src',
+  'index.html',
+  'vite.config.ts',
+  'package.json',
+  '../../packages/client/dist',
+  '../../packages/react/dist',
+  '../../packages/protocol/dist',
+  '../../pnpm-lock.yaml',
+].map((input) => path.join(WEB_ROOT, input))
+
+function filesUnder(input: string): string[] {
+  if (!existsSync(input)) return []
+  if (!statSync(input).isDirectory()) return [input]
+  return readdirSync(input, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort()
+}
+
+/**
+ * The web app built once for its current sources and shared by the suite's files: the
+ * build lands in the temporary directory under a hash of its inputs, so only the first
+ * file to ask (or two, racing) runs Vite. Read it; never write into it.
+ */
+export async function builtWeb(): Promise<string> {
+  const hash = createHash('sha256')
+  for (const file of BUILD_INPUTS.flatMap(filesUnder)) {
+    hash.update(path.relative(WEB_ROOT, file)).update('\0').update(readFileSync(file))
+  }
+  const dir = path.join(tmpdir(), `breakwater-web-${hash.digest('hex').slice(0, 20)}`)
+  if (existsSync(path.join(dir, 'index.html'))) return dir
+  const partial = `${dir}.${process.pid}`
+  await buildWeb(partial)
+  // Renamed whole, so no reader sees half a build; a file that raced here and lost drops its own.
+  await rename(partial, dir).catch(() => rm(partial, { recursive: true, force: true }))
+  return dir
 }
 
 export interface RunningServer {
@@ -58,6 +100,8 @@ export async function startServer(webDir: string, env: ServerEnv = {}): Promise<
     throw new Error(`${SERVER_MAIN} is missing: build @breakwater/server-app first (turbo does)`)
   }
   const data = await tempDir('bw-web-data-')
+  // An initialised, empty cluster: the server's first start skips initdb and still migrates.
+  await seedPGliteDataDir(data.dir)
   const port = await freePort()
   const extra = typeof env === 'function' ? env(port) : env
   const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
@@ -135,12 +179,10 @@ export async function serveBuiltApp(
   t: { teardown(fn: () => unknown): void },
   env: ServerEnv,
 ): Promise<RunningServer & { webDir: string }> {
-  const web = await tempDir('bw-web-dist-')
-  t.teardown(web.cleanup)
-  await buildWeb(web.dir)
-  const server = await startServer(web.dir, env)
+  const webDir = await builtWeb()
+  const server = await startServer(webDir, env)
   t.teardown(server.stop)
-  return { ...server, webDir: web.dir }
+  return { ...server, webDir }
 }
 
 /**
@@ -222,9 +264,19 @@ export async function signIn(
 export async function sleepLid(
   context: BrowserContext,
 ): Promise<(options?: { wake?: boolean }) => Promise<void>> {
-  const pausedAt = Date.now()
-  // A hair ahead: the page clocks run on real time and must not be set back.
-  await context.clock.pauseAt(pausedAt + 20)
+  // A hair ahead: the page clocks run on real time and must not be set back. A page that
+  // synced its clock past that hair before the call reached it (a loaded browser answers
+  // late) refuses it as "the past"; a later hair then does.
+  let pausedAt = Date.now()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await context.clock.pauseAt(pausedAt + 20)
+      break
+    } catch (error) {
+      if (attempt === 5 || !/fast-forward to the past/.test(String(error))) throw error
+      pausedAt = Date.now() + 50 * attempt
+    }
+  }
   return async ({ wake = true } = {}) => {
     if (wake) await context.clock.fastForward(Math.max(0, Date.now() - pausedAt))
     await context.clock.resume()

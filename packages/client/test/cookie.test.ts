@@ -253,7 +253,10 @@ t.test(
         transport: 'cookie',
         fetch: browser.fetch,
         clock,
-        coordination: { channel },
+        // Node has no Web Locks: tabs claim and wait for rival claims. 30 ms (the
+        // default) lost a rival's claim when a loaded runner held the event loop longer;
+        // a window is only as good as the longest stall, so this one is generous.
+        coordination: { channel, claimWindowMs: 1000 },
         onSessionExpired: ({ reason }) => {
           expired[name].push(reason)
           if (name === 'b') bSignedOut()

@@ -134,7 +134,9 @@ export async function startServer(
   port = 0,
   configure?: (app: FastifyInstance, server: TestServer) => void,
 ): Promise<TestServer> {
-  const app = Fastify({ logger: false })
+  // Fastify's default 10 s for a plugin to register is a start-up budget; beside other
+  // suites on two cores the plugin's start (its hashing process) has taken longer.
+  const app = Fastify({ logger: false, pluginTimeout: 60_000 })
   const server: TestServer = {
     app,
     url: '',

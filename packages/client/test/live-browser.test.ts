@@ -61,11 +61,31 @@ function recordRequests(context: BrowserContext): Array<{ at: number; path: stri
   return requests
 }
 
-async function openTab(context: BrowserContext, origin: string): Promise<Page> {
+/** `hearLateMs`: the tab's BroadcastChannels deliver that much late, as on a loaded browser. */
+async function openTab(
+  context: BrowserContext,
+  origin: string,
+  hearLateMs?: number,
+): Promise<Page> {
   const page = await context.newPage()
+  if (hearLateMs !== undefined) await page.addInitScript(delayBroadcasts, hearLateMs)
   await page.goto(`${origin}/live/`)
   await page.waitForFunction(() => (globalThis as unknown as PageGlobal).tab !== undefined)
   return page
+}
+
+/** Runs in the page before its scripts: every BroadcastChannel's `onmessage` hears `ms` late. */
+function delayBroadcasts(ms: number): void {
+  const prototype = globalThis.BroadcastChannel.prototype
+  const native = Object.getOwnPropertyDescriptor(prototype, 'onmessage')!
+  Object.defineProperty(prototype, 'onmessage', {
+    ...native,
+    set(this: object, listener: ((event: unknown) => void) | null) {
+      const late =
+        listener && ((event: unknown) => setTimeout(() => listener.call(this, event), ms))
+      native.set!.call(this, late)
+    },
+  })
 }
 
 const login = (page: Page, email: string) =>
@@ -224,6 +244,34 @@ t.test(
     t.equal(server.refreshes, 1)
     t.equal(await stateOf(a), 'signed-in')
     t.same(await expiredOf(a), [])
+  },
+)
+
+t.test(
+  'two tabs past expiry refresh once, even when the lock comes before the peer message',
+  async (t) => {
+    const { server, origin } = await serve({ accessTokenTtl: 2 })
+    t.teardown(() => server.close())
+    const email = await registerUser(server.url)
+    const context = await browser.newContext()
+    t.teardown(() => context.close())
+    const a = await openTab(context, origin)
+    await login(a, email)
+    // B hears A's "refreshed" 400 ms late: the browser may grant B the refresh lock
+    // A let go of before it delivers that message, and B must not refresh again.
+    const b = await openTab(context, origin, 400)
+    t.equal(await me(b), email, 'B uses the session A signed in')
+    const expiresAt = await a.evaluate(() =>
+      (globalThis as unknown as PageGlobal).tab.auth.accessTokenExpiresAt?.toISOString(),
+    )
+    await untilExpired(expiresAt!)
+    const before = server.refreshes
+    const [fromA, fromB] = await Promise.all([me(a), me(b)])
+    t.same([fromA, fromB], [email, email], 'both tabs got their answer')
+    await sleep(600) // B's late messages arrive; a second refresh, were there one, is counted
+    t.equal(server.refreshes - before, 1, 'one auth.refresh for both tabs')
+    t.same([await stateOf(a), await stateOf(b)], ['signed-in', 'signed-in'])
+    t.same([await expiredOf(a), await expiredOf(b)], [[], []], 'no expiry heard')
   },
 )
 

@@ -28,8 +28,9 @@ t.teardown(closeDatabase)
 
 /**
  * SPEC §3's reason table, copied by hand, with §9's `LINK_INVALID` and
- * `EMAIL_NOT_VERIFIED`, §10's `REAUTH_REQUIRED` and `MFA_ALREADY_ENABLED`, and the passkey
- * reasons the README documents (`PASSKEY_REJECTED`, `PASSKEY_NOT_FOUND`).
+ * `EMAIL_NOT_VERIFIED`, §10's `REAUTH_REQUIRED` and `MFA_ALREADY_ENABLED`, and the
+ * reasons the README documents: the passkey ones (`PASSKEY_REJECTED`, `PASSKEY_NOT_FOUND`)
+ * and a team hook's refusals (`REGISTRATION_REJECTED`, `DELETION_REJECTED`).
  */
 const SPEC_REASONS = [
   'TOKEN_MISSING',
@@ -47,6 +48,7 @@ const SPEC_REASONS = [
   'SESSION_NOT_FOUND',
   'WEAK_PASSWORD',
   'REGISTRATION_REJECTED',
+  'DELETION_REJECTED',
   'LINK_INVALID',
   'EMAIL_NOT_VERIFIED',
   'REAUTH_REQUIRED',

@@ -12,15 +12,23 @@ export const PGLITE_PACKAGE = '@electric-sql/pglite'
  * @throws {EngineMissing} `DB_ENGINE_MISSING` when it is not installed.
  */
 export async function newPGlite(dataDir?: string): Promise<PGlite> {
-  let engine: typeof import('@electric-sql/pglite')
+  const { PGlite } = await loadPGlite()
+  return new PGlite(dataDir)
+}
+
+/**
+ * The `@electric-sql/pglite` module.
+ *
+ * @throws {EngineMissing} `DB_ENGINE_MISSING` when it is not installed.
+ */
+export async function loadPGlite(): Promise<typeof import('@electric-sql/pglite')> {
   try {
     // A literal specifier, so bundlers still see (and can split out) the dependency.
-    engine = await import('@electric-sql/pglite')
+    return await import('@electric-sql/pglite')
   } catch (error) {
     if (isMissing(error)) throw new EngineMissing({ cause: error })
     throw error
   }
-  return new engine.PGlite(dataDir)
 }
 
 // Missing itself, not one of its own imports failing (that is a broken install, which

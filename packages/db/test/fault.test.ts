@@ -25,7 +25,8 @@ t.test(
       onError: (e) => errors.push(e),
       notify: { minBackoffMs: 100, maxBackoffMs: 500 },
     })
-    const observer = await createDatabase(url)
+    // Both reconnect on a short backoff: the default's (up to 5 s) could outlast the wait below.
+    const observer = await createDatabase(url, { notify: { minBackoffMs: 100, maxBackoffMs: 500 } })
     t.teardown(async () => {
       await server.start()
       await database.close()

@@ -40,7 +40,12 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export async function eventually(check: () => boolean, timeoutMs = 1000): Promise<boolean> {
   const until = Date.now() + timeoutMs
   while (!check()) {
-    if (Date.now() > until) return false
+    if (Date.now() > until) {
+      // After a stall the timer fires before the event loop reads the sockets: let it read
+      // what already arrived, then look once more.
+      await new Promise((resolve) => setImmediate(resolve))
+      return check()
+    }
     await sleep(10)
   }
   return true

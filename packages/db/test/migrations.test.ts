@@ -46,9 +46,9 @@ async function everything(db: Kysely<unknown>): Promise<string[]> {
   return rows.map((r) => r.what)
 }
 
-t.test('LATEST_MIGRATION is the newest name, passkeys last', async (t) => {
+t.test('LATEST_MIGRATION is the newest name, one token per purpose last', async (t) => {
   t.equal(LATEST_MIGRATION, NAMES.at(-1))
-  t.equal(LATEST_MIGRATION, '2026_12_01_000011_passkeys')
+  t.equal(LATEST_MIGRATION, '2026_12_01_000012_one_token_per_purpose')
 })
 
 t.test('a schema migrated by a newer version is refused, in one line naming both', async (t) => {

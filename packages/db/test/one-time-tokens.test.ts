@@ -1,6 +1,8 @@
 // SPEC §9: one-time tokens (verification, reset, email change, sign-in codes), stored
 // only as the server's keyed hashes; single use; one live token per user and purpose.
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
   checkOneTimeCode,
@@ -8,7 +10,11 @@ import {
   createUser,
   findUserById,
   issueOneTimeToken,
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
   markEmailVerified,
+  migrateToLatest,
+  migrationProvider,
   pruneOneTimeTokens,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
@@ -72,6 +78,83 @@ forEachDialect(t, async (t, { db }) => {
       ),
     )
     t.equal(results.filter(Boolean).length, 1)
+  })
+
+  t.test(
+    'ten concurrent issues for one user and purpose: one row, one working token',
+    async (t) => {
+      const user = await newUser()
+      const now = at('2026-12-01T10:00:00Z')
+      const tokens = Array.from({ length: 10 }, (_, i) => `concurrent ${i}`)
+      await Promise.all(
+        tokens.map((token) =>
+          issueOneTimeToken(db, {
+            userId: user.id,
+            purpose: 'reset_password',
+            tokenHash: hash(token),
+            ttlSeconds: 1800,
+            now,
+          }),
+        ),
+      )
+      const rows = await db
+        .selectFrom('one_time_tokens')
+        .select(['token_hash', 'attempts', 'used_at'])
+        .where('user_id', '=', user.id)
+        .where('purpose', '=', 'reset_password')
+        .execute()
+      t.equal(rows.length, 1, 'one row for the user and purpose')
+      const uses = []
+      for (const token of tokens)
+        uses.push(
+          await consumeOneTimeToken(db, { purpose: 'reset_password', tokenHash: hash(token), now }),
+        )
+      t.equal(uses.filter(Boolean).length, 1, 'exactly one of the ten tokens works')
+      t.equal(
+        rows[0]?.token_hash,
+        hash(tokens[uses.findIndex(Boolean)] as string),
+        'the one stored',
+      )
+    },
+  )
+
+  t.test('a reissue replaces a used, attempted token in place: fresh, unused', async (t) => {
+    const user = await newUser()
+    const now = at('2026-12-01T10:00:00Z')
+    const issue = (code: string, ttlSeconds: number, when: Date) =>
+      issueOneTimeToken(db, {
+        userId: user.id,
+        purpose: 'sign_in_code',
+        tokenHash: hash(code),
+        ttlSeconds,
+        now: when,
+      })
+    const check = (code: string, when: Date) =>
+      checkOneTimeCode(db, {
+        userId: user.id,
+        purpose: 'sign_in_code',
+        tokenHash: hash(code),
+        maxAttempts: 2,
+        now: when,
+      })
+    await issue('111111', 600, now)
+    t.equal((await check('000000', now)).matched, false)
+    t.equal((await check('111111', now)).matched, true, 'used on the second attempt')
+    const later = new Date(now.getTime() + 60_000)
+    await issue('222222', 60, later)
+    const row = await db
+      .selectFrom('one_time_tokens')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow()
+    t.same(
+      { attempts: row.attempts, usedAt: row.used_at, createdAt: row.created_at },
+      { attempts: 0, usedAt: null, createdAt: later },
+      'attempts and use are reset, the issue time is the new one',
+    )
+    t.same(row.expires_at, new Date(later.getTime() + 60_000), 'with its own lifetime')
+    t.equal((await check('000000', later)).matched, false)
+    t.equal((await check('222222', later)).matched, true, 'two attempts again')
   })
 
   t.test('expiry by the given clock; the new address rides along', async (t) => {
@@ -200,3 +283,48 @@ forEachDialect(t, async (t, { db }) => {
     t.same(left, [], 'deleting the user deletes its tokens')
   })
 })
+
+forEachDialect(
+  t,
+  async (t, { db, schema }) => {
+    const migrator = new Migrator({
+      db,
+      provider: migrationProvider,
+      migrationTableSchema: schema,
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    })
+    t.equal((await migrator.migrateTo('2026_12_01_000011_passkeys')).error, undefined)
+    const user = await createUser(db, { email: 'raced@example.com', passwordHash: 'h' })
+    // What two concurrent issues could leave before the unique index: two live resets.
+    const row = (purpose: string, token: string, minute: number) => sql`
+      insert into ${sql.id(schema, 'one_time_tokens')}
+        (id, user_id, purpose, token_hash, created_at, expires_at)
+      values (${crypto.randomUUID()}, ${user.id}, ${purpose}, ${hash(token)},
+        ${at(`2026-12-01T10:0${minute}:00Z`)}, ${at('2026-12-01T11:00:00Z')})`
+    await row('reset_password', 'oldest', 1).execute(db)
+    await row('reset_password', 'newest', 3).execute(db)
+    await row('reset_password', 'middle', 2).execute(db)
+    await row('verify_email', 'verify', 1).execute(db)
+    t.same((await migrateToLatest(db)).applied, ['2026_12_01_000012_one_token_per_purpose'])
+    const left = await db
+      .selectFrom('one_time_tokens')
+      .select(['purpose', 'token_hash'])
+      .where('user_id', '=', user.id)
+      .orderBy('purpose')
+      .execute()
+    t.same(
+      left,
+      [
+        { purpose: 'reset_password', token_hash: hash('newest') },
+        { purpose: 'verify_email', token_hash: hash('verify') },
+      ],
+      'the newest of each user and purpose is kept',
+    )
+    const duplicate = await row('verify_email', 'another', 2)
+      .execute(db)
+      .catch((e: unknown) => e)
+    t.type(duplicate, Error, 'the database refuses a second row for a user and purpose')
+  },
+  { migrate: false },
+)

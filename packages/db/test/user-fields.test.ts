@@ -104,6 +104,7 @@ forEachDialect(
       '2026_12_01_000009_one_time_tokens',
       '2026_12_01_000010_strong_auth',
       '2026_12_01_000011_passkeys',
+      '2026_12_01_000012_one_token_per_purpose',
     ])
     t.same((await findUserById(db, id))?.fields, {}, 'a user from before the migration has {}')
   },

@@ -4,6 +4,8 @@ export type {
   SignedIn,
   SignInInput,
   SignInResult,
+  SignInWithCodeInput,
+  SignInWithPasskeyInput,
   SignUpInput,
 } from './procedures.js'
 export { BreakwaterProvider, type BreakwaterProviderProps } from './provider.js'

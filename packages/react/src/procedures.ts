@@ -1,6 +1,6 @@
 import type { SessionView, UserView } from '@breakwater/protocol'
 
-/** A signed-in answer: `auth.me`, and `auth.login`/`auth.register` once no second factor is due. */
+/** A signed-in answer: `auth.me`, and every sign-in (`auth.login`, `auth.register`, …) once no second factor is due. */
 export interface SignedIn {
   user: UserView
   session: SessionView
@@ -10,7 +10,8 @@ export interface SignedIn {
 export interface SecondFactorChallenge {
   readonly mfaRequired: true
   readonly challenge: string
-  readonly methods: readonly ('totp' | 'recovery_code')[]
+  /** `passkey` when the user has one: answer with a WebAuthn assertion (`auth.passkeyOptions({ challenge })` first). */
+  readonly methods: readonly ('totp' | 'recovery_code' | 'passkey')[]
 }
 
 /** What `signIn` resolves to when the server answered. */
@@ -22,6 +23,20 @@ export interface SignInInput {
   password: string
 }
 
+/** `auth.signInWithCode`'s input: the address and the 6-digit code mailed to it (`auth.requestSignInCode`). */
+export interface SignInWithCodeInput {
+  email: string
+  code: string
+}
+
+/**
+ * `auth.loginWithPasskey`'s input: the passkey's assertion (`startAuthentication`'s result
+ * from `@simplewebauthn/browser`, for the options `auth.passkeyOptions` answered).
+ */
+export interface SignInWithPasskeyInput {
+  response: object
+}
+
 /** `auth.register`'s input: the fields your server's `userFields` adds may ride along. */
 export interface SignUpInput {
   email: string
@@ -30,10 +45,14 @@ export interface SignUpInput {
   [field: string]: unknown
 }
 
-/** `auth.verifySecondFactor`'s input: the challenge and a TOTP code or a recovery code. */
+/**
+ * `auth.verifySecondFactor`'s input: the challenge and a TOTP code, a recovery code, or a
+ * passkey's assertion (`startAuthentication`'s result from `@simplewebauthn/browser`).
+ */
 export type SecondFactorInput =
   | { challenge: string; code: string }
   | { challenge: string; recoveryCode: string }
+  | { challenge: string; passkey: object }
 
 /** One procedure of a tRPC client proxy, reached by its dotted path. */
 export interface Procedure {

@@ -7,6 +7,8 @@ import {
   type SignedIn,
   type SignInInput,
   type SignInResult,
+  type SignInWithCodeInput,
+  type SignInWithPasskeyInput,
   type SignUpInput,
 } from './procedures.js'
 
@@ -133,6 +135,14 @@ export class SessionStore {
   /** `auth.verifySecondFactor`: the sign-in's second step. */
   readonly verifySecondFactor = (input: SecondFactorInput): Promise<SignedIn> =>
     this.#signIn(this.auth.paths.verifySecondFactor, input) as Promise<SignedIn>
+
+  /** `auth.signInWithCode`: a mailed code; a user with TOTP is asked for it after (as `signIn`). */
+  readonly signInWithCode = (input: SignInWithCodeInput): Promise<SignInResult> =>
+    this.#signIn(this.auth.paths.signInWithCode, input) as Promise<SignInResult>
+
+  /** `auth.loginWithPasskey`: a passkey's assertion signs in alone (no second step). */
+  readonly signInWithPasskey = (input: SignInWithPasskeyInput): Promise<SignedIn> =>
+    this.#signIn(this.auth.paths.loginWithPasskey, input) as Promise<SignedIn>
 
   /**
    * `auth.logout`. The session is forgotten here whatever the server said

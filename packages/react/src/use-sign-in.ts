@@ -5,6 +5,8 @@ import type {
   SignedIn,
   SignInInput,
   SignInResult,
+  SignInWithCodeInput,
+  SignInWithPasskeyInput,
   SignUpInput,
 } from './procedures.js'
 import { useSessionStore } from './provider.js'
@@ -31,6 +33,16 @@ export interface UseSignInResult extends PendingState {
   signIn(input: SignInInput): Promise<SignInResult | undefined>
   /** `auth.verifySecondFactor({ challenge, code })` (or `recoveryCode`): the second step. */
   verifySecondFactor(input: SecondFactorInput): Promise<SignedIn | undefined>
+  /**
+   * `auth.signInWithCode({ email, code })`, the code mailed by `auth.requestSignInCode`.
+   * Resolves as `signIn` does: a user with TOTP answers a challenge after it.
+   */
+  signInWithCode(input: SignInWithCodeInput): Promise<SignInResult | undefined>
+  /**
+   * `auth.loginWithPasskey({ response })`: the assertion for the options of
+   * `auth.passkeyOptions` (`startAuthentication` of `@simplewebauthn/browser`).
+   */
+  signInWithPasskey(input: SignInWithPasskeyInput): Promise<SignedIn | undefined>
 }
 
 /** What {@link useSignUp} returns. */
@@ -66,8 +78,8 @@ function usePending() {
 }
 
 /**
- * Sign in with email and password: `useSession()` turns `signed-in` with the
- * answer (no extra `auth.me`), in every tab.
+ * Sign in with email and password, a mailed code or a passkey: `useSession()` turns
+ * `signed-in` with the answer (no extra `auth.me`), in every tab.
  *
  * @example
  * ```tsx
@@ -84,9 +96,26 @@ export function useSignIn(): UseSignInResult {
     (input: SecondFactorInput) => run(() => store.verifySecondFactor(input)),
     [run, store],
   )
+  const signInWithCode = useCallback(
+    (input: SignInWithCodeInput) => run(() => store.signInWithCode(input)),
+    [run, store],
+  )
+  const signInWithPasskey = useCallback(
+    (input: SignInWithPasskeyInput) => run(() => store.signInWithPasskey(input)),
+    [run, store],
+  )
   return useMemo(
-    () => ({ signIn, verifySecondFactor, pending, error, reason, reset }),
-    [signIn, verifySecondFactor, pending, error, reason, reset],
+    () => ({
+      signIn,
+      verifySecondFactor,
+      signInWithCode,
+      signInWithPasskey,
+      pending,
+      error,
+      reason,
+      reset,
+    }),
+    [signIn, verifySecondFactor, signInWithCode, signInWithPasskey, pending, error, reason, reset],
   )
 }
 

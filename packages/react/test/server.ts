@@ -29,7 +29,9 @@ export interface TestServer {
 /** A real Fastify with the Breakwater plugin on PGlite, on a free loopback port. */
 export async function startServer(options: Partial<BreakwaterOptions> = {}): Promise<TestServer> {
   shared ??= await openTestDatabase('pglite')
-  const app = Fastify({ logger: false })
+  // Fastify's default 10 s for a plugin to register is a start-up budget; beside other
+  // suites on two cores the plugin's start (its hashing process) has taken longer.
+  const app = Fastify({ logger: false, pluginTimeout: 60_000 })
   const paths: string[] = []
   app.addHook('onRequest', async (request) => {
     paths.push(request.url.split('?')[0]!)

@@ -2,15 +2,19 @@
 // jsdom, against a real server (cookie transport, with the live stream on as
 // in a browser: jsdom has a `document`).
 import './dom.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { createBreakwaterAuth, createBreakwaterClient } from '@breakwater/client'
 import type { BreakwaterRouter } from '@breakwater/server'
-import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, configure, render, screen, waitFor } from '@testing-library/react'
 import { createElement as h, useEffect } from 'react'
 import { hydrateRoot } from 'react-dom/client'
 import { renderToString } from 'react-dom/server'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   BreakwaterProvider,
+  type SignInResult,
   type UseSessionResult,
   type UseSignInResult,
   type UseSignUpResult,
@@ -27,6 +31,11 @@ import {
   type TestServer,
   uniqueEmail,
 } from './server.js'
+
+// What these waits check is the state a hook arrives at, not how fast: Testing Library's
+// default second is one stalled round trip on two loaded cores. (The one wait that is
+// about speed, a revocation reaching the hook, names its own bound.)
+configure({ asyncUtilTimeout: 10_000 })
 
 t.teardown(closeDatabase)
 t.afterEach(cleanup)
@@ -76,6 +85,38 @@ function page(
 
 const statusText = () => screen.getByTestId('status').textContent
 
+/** Waits until the page says `text`. */
+const untilStatus = (text: string) =>
+  waitFor(() => {
+    if (statusText() !== text) throw new Error(statusText() ?? '')
+  })
+
+/**
+ * A sign-in through `useSignIn` that succeeds: it resolves with the session, and the page
+ * turns signed-in from its answer alone (`path` the one request, no `auth.me` after it).
+ */
+async function signsInFromItsAnswer(
+  t: Test,
+  {
+    server,
+    hooks,
+    email,
+    path,
+  }: { server: TestServer; hooks: Harness['hooks']; email: string; path: string },
+  signIn: () => Promise<SignInResult | undefined>,
+): Promise<void> {
+  const before = server.paths.length
+  const result = await act(signIn)
+  t.ok(result && 'user' in result && result.user.email === email, 'resolves with the session')
+  t.equal(statusText(), `signed-in ${email}`)
+  t.equal(hooks.signIn!.error, undefined, 'the earlier error is cleared')
+  t.same(
+    server.paths.slice(before).filter((p) => p !== '/trpc/sessions.watch'),
+    [path],
+    'signed in from the answer itself: no auth.me after it',
+  )
+}
+
 t.test('a first visit: loading, signed-out; sign in, sign out', async (t) => {
   const server = await startServer()
   t.teardown(() => server.close())
@@ -87,9 +128,7 @@ t.test('a first visit: loading, signed-out; sign in, sign out', async (t) => {
   const first = server.paths.length
   render(h(BreakwaterProvider, { auth }, probe()))
   t.equal(statusText(), 'loading', 'nothing known on the first render')
-  await waitFor(() => {
-    if (statusText() !== 'signed-out REFRESH_MISSING') throw new Error(statusText() ?? '')
-  })
+  await untilStatus('signed-out REFRESH_MISSING')
   t.same(server.paths.slice(first), ['/trpc/auth.me'], 'one auth.me found no session')
 
   const wrong = await act(() => hooks.signIn!.signIn({ email, password: 'not the password 123' }))
@@ -97,15 +136,8 @@ t.test('a first visit: loading, signed-out; sign in, sign out', async (t) => {
   t.equal(hooks.signIn!.reason, 'INVALID_CREDENTIALS', 'and says why')
   t.equal(statusText(), 'signed-out REFRESH_MISSING')
 
-  const before = server.paths.length
-  const result = await act(() => hooks.signIn!.signIn({ email, password: PASSWORD }))
-  t.ok(result && 'user' in result && result.user.email === email, 'resolves with the session')
-  t.equal(statusText(), `signed-in ${email}`)
-  t.equal(hooks.signIn!.error, undefined, 'the earlier error is cleared')
-  t.same(
-    server.paths.slice(before).filter((p) => p !== '/trpc/sessions.watch'),
-    ['/trpc/auth.login'],
-    'signed in from the answer itself: no auth.me after it',
+  await signsInFromItsAnswer(t, { server, hooks, email, path: '/trpc/auth.login' }, () =>
+    hooks.signIn!.signIn({ email, password: PASSWORD }),
   )
   t.equal(hooks.session!.status === 'signed-in' && hooks.session!.session.id.length > 0, true)
   t.ok(hooks.session!.accessTokenExpiresAt instanceof Date)
@@ -177,9 +209,7 @@ t.test('sign up, then sign out everywhere', async (t) => {
   const auth = page(t, server, browser)
   const { hooks, probe } = harness()
   render(h(BreakwaterProvider, { auth }, probe()))
-  await waitFor(() => {
-    if (statusText() !== 'signed-out REFRESH_MISSING') throw new Error(statusText() ?? '')
-  })
+  await untilStatus('signed-out REFRESH_MISSING')
   const email = uniqueEmail('signup')
   const weak = await act(() => hooks.signUp!.signUp({ email, password: 'short' }))
   t.equal(weak, undefined)
@@ -196,6 +226,45 @@ t.test('sign up, then sign out everywhere', async (t) => {
   t.equal(statusText(), 'signed-out LOGGED_OUT', 'our own doing: no expiry')
   const after = await other.auth.me.query().catch((e: unknown) => e)
   t.ok(after instanceof Error, 'the other session ended too')
+})
+
+t.test('a mailed code signs in from its own answer, as a password does', async (t) => {
+  // The server's sign-in-code mail template hands the code to the test; the outbox takes the rest.
+  const codes = new Map<string, string>()
+  const outboxDir = await mkdtemp(path.join(tmpdir(), 'breakwater-react-outbox-'))
+  t.teardown(() => rm(outboxDir, { recursive: true, force: true }))
+  const server = await startServer({
+    mail: {
+      outboxDir,
+      templates: {
+        signInCode: (context) => {
+          codes.set(context.email, context.code ?? '')
+          return { subject: 'code', text: 'code', html: '<p>code</p>' }
+        },
+      },
+    },
+  })
+  t.teardown(() => server.close())
+  const email = await registerUser(server.url)
+  const browser = cookieJarFetch()
+  const auth = page(t, server, browser)
+  const { hooks, probe } = harness()
+  render(h(BreakwaterProvider, { auth }, probe()))
+  await untilStatus('signed-out REFRESH_MISSING')
+  const asker = createBreakwaterClient<BreakwaterRouter>({ url: server.url, transport: 'bearer' })
+  await asker.auth.requestSignInCode.mutate({ email })
+  const code = codes.get(email)
+  t.match(code, /^\d{6}$/, 'a code was mailed')
+  const wrong = `${(Number(code) + 1) % 1_000_000}`.padStart(6, '0')
+
+  const refused = await act(() => hooks.signIn!.signInWithCode({ email, code: wrong }))
+  t.equal(refused, undefined, 'a wrong code resolves undefined')
+  t.equal(hooks.signIn!.reason, 'INVALID_CREDENTIALS', 'and says why')
+  t.equal(statusText(), 'signed-out REFRESH_MISSING')
+
+  await signsInFromItsAnswer(t, { server, hooks, email, path: '/trpc/auth.signInWithCode' }, () =>
+    hooks.signIn!.signInWithCode({ email, code: code! }),
+  )
 })
 
 t.test('server HTML hydrates without a mismatch, then the session loads', async (t) => {

@@ -19,6 +19,7 @@ const MESSAGE: Record<BreakwaterReason, string> = {
   SESSION_NOT_FOUND: 'No such session.',
   WEAK_PASSWORD: 'The password is too weak.',
   REGISTRATION_REJECTED: 'The registration was refused.',
+  DELETION_REJECTED: 'The account could not be deleted. Nothing was changed.',
   LINK_INVALID: 'This link is not valid: it was used, replaced by a newer one, or it expired.',
   REAUTH_REQUIRED: 'Confirm it is you: sign in again with your password or a code, then retry.',
   MFA_ALREADY_ENABLED: 'An authenticator app is already set up: disable it first.',

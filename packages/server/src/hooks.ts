@@ -47,7 +47,8 @@ export interface BreakwaterHooks<TFields = Record<string, unknown>> {
   /**
    * `auth.deleteAccount`, inside its transaction, before the user row goes: delete the
    * team's rows that reference the user (or declare them `on delete cascade`). A throw
-   * aborts the deletion; nothing is deleted.
+   * aborts the deletion (nothing is deleted, every session lives on) and answers
+   * `DELETION_REJECTED`, or the `BreakwaterError` thrown.
    */
   beforeDeleteUser?: (
     user: User,
@@ -61,16 +62,19 @@ export interface BreakwaterHooks<TFields = Record<string, unknown>> {
   }) => void | Promise<void>
 }
 
-/** A team hook's throw inside the registration transaction, to answer `REGISTRATION_REJECTED`. */
+/**
+ * A team hook's throw inside a transaction of Breakwater's, to answer a fixed refusal
+ * (`REGISTRATION_REJECTED`, `DELETION_REJECTED`) with the cause kept for the log.
+ */
 export class HookRefusal extends Error {
   constructor(cause: unknown) {
-    super('a registration hook threw', { cause })
+    super('a team hook threw', { cause })
     this.name = 'HookRefusal'
   }
 }
 
 /**
- * Runs a hook of the registration transaction. A `BreakwaterError` it throws
+ * Runs a hook inside a transaction (registration, deletion). A `BreakwaterError` it throws
  * is the team's chosen answer and passes as is; anything else becomes a
  * refusal, so the team's internals never reach the client.
  */

@@ -24,11 +24,19 @@ export { JWKS_PATH } from './http/jwks.js'
 export { rotateSigningKeys } from './keys/keyring.js'
 export { rewrapSigningKeys } from './keys/rewrap.js'
 export {
+  DEFAULT_TEMPLATES,
+  escapeHtml,
+  type MailContent,
+  type MailContext,
+  type MailTemplates,
+} from './mail/templates.js'
+export {
   type BreakwaterOptions,
   type BreakwaterSettings,
   checkOptions,
   DEFAULTS,
   type Duration,
+  type MailOptions,
   type OptionProblem,
   type RateLimit,
 } from './options.js'

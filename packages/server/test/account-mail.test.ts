@@ -181,30 +181,123 @@ t.test('email verification and password reset through SMTP', (t) =>
 )
 
 t.test('REQUIRE_EMAIL_VERIFICATION: an unverified login is refused after the password check', (t) =>
-  forEachDialect<Test>(
-    t,
-    async (t, database) => {
-      const smtp = await startSmtpServer()
-      t.teardown(smtp.close)
-      const server = await startServer(database, {
-        requireEmailVerification: true,
-        publicUrl: PUBLIC_URL,
-        mail: { smtpUrl: smtp.url },
+  forEachDialect<Test>(t, async (t, database) => {
+    const smtp = await startSmtpServer()
+    t.teardown(smtp.close)
+    const server = await startServer(database, {
+      requireEmailVerification: true,
+      publicUrl: PUBLIC_URL,
+      mail: { smtpUrl: smtp.url },
+    })
+    t.teardown(server.close)
+    const email = uniqueEmail('unverified')
+    const client = new Client(server.url)
+    const registered = await client.mutation<{ tokens: { accessToken: string } }>('auth.register', {
+      email,
+      password: PASSWORD,
+      transport: 'bearer',
+    })
+    // SPEC §9 refuses the *login*: registration signs the new user in, so the app can
+    // ask for (and resend) the verification mail from that session (docs/security.md).
+    t.equal(registered.status, 200, 'registration still signs the new user in')
+    const wrong = await client.mutation('auth.login', { email, password: NEW_PASSWORD })
+    t.equal(wrong.reason, 'INVALID_CREDENTIALS', 'a wrong password says nothing about verification')
+    const right = await client.mutation('auth.login', { email, password: PASSWORD })
+    t.equal(right.status, 403)
+    t.equal(right.reason, 'EMAIL_NOT_VERIFIED')
+
+    const signedIn = new Client(server.url)
+    signedIn.bearer = registered.data.tokens.accessToken
+    t.equal((await signedIn.mutation('auth.requestEmailVerification')).status, 200)
+    const token = tokenIn(await nthMail(smtp.received, 1), 'verify-email')
+    t.equal((await client.mutation('auth.verifyEmail', { token })).status, 200)
+    const verified = await client.mutation('auth.login', { email, password: PASSWORD })
+    t.equal(verified.status, 200, 'once verified, the login passes')
+  }),
+)
+
+t.test('a verification link lives 24 hours, by the injectable clock', (t) =>
+  forEachDialect<Test>(t, async (t, database) => {
+    const smtp = await startSmtpServer()
+    t.teardown(smtp.close)
+    const clock = manualClock()
+    const server = await startServer(database, {
+      clock: clock.read,
+      publicUrl: PUBLIC_URL,
+      mail: { smtpUrl: smtp.url },
+    })
+    t.teardown(server.close)
+    const email = uniqueEmail('day')
+    const anonymous = new Client(server.url)
+    // A fresh access token each time: the clock outruns the 15-minute ones.
+    const signedIn = async () => {
+      const reply = await anonymous.mutation<{ tokens: { accessToken: string } }>('auth.login', {
+        email,
+        password: PASSWORD,
+        transport: 'bearer',
       })
-      t.teardown(server.close)
-      const email = uniqueEmail('unverified')
       const client = new Client(server.url)
-      await client.mutation('auth.register', { email, password: PASSWORD, transport: 'bearer' })
-      const wrong = await client.mutation('auth.login', { email, password: NEW_PASSWORD })
-      t.equal(
-        wrong.reason,
-        'INVALID_CREDENTIALS',
-        'a wrong password says nothing about verification',
-      )
-      const right = await client.mutation('auth.login', { email, password: PASSWORD })
-      t.equal(right.status, 403)
-      t.equal(right.reason, 'EMAIL_NOT_VERIFIED')
-    },
-    { dialects: ['pglite'] },
-  ),
+      client.bearer = reply.data.tokens.accessToken
+      return client
+    }
+    await anonymous.mutation('auth.register', { email, password: PASSWORD })
+    await (await signedIn()).mutation('auth.requestEmailVerification')
+    const late = tokenIn(await nthMail(smtp.received, 1), 'verify-email')
+    clock.advance(24 * 3600)
+    t.equal(
+      (await anonymous.mutation('auth.verifyEmail', { token: late })).reason,
+      'LINK_INVALID',
+      'at 24 hours the link has expired',
+    )
+    await (await signedIn()).mutation('auth.requestEmailVerification')
+    const inTime = tokenIn(await nthMail(smtp.received, 2), 'verify-email')
+    clock.advance(24 * 3600 - 60)
+    t.equal(
+      (await anonymous.mutation('auth.verifyEmail', { token: inTime })).status,
+      200,
+      'a minute before, it works',
+    )
+    const me = await (await signedIn()).query<{ user: { emailVerified: boolean } }>('auth.me')
+    t.equal(me.data.user.emailVerified, true)
+  }),
+)
+
+t.test('resetPassword refuses each bad token with a 4xx, and nothing changes', (t) =>
+  forEachDialect<Test>(t, async (t, database) => {
+    const smtp = await startSmtpServer()
+    t.teardown(smtp.close)
+    const server = await startServer(database, {
+      publicUrl: PUBLIC_URL,
+      mail: { smtpUrl: smtp.url },
+    })
+    t.teardown(server.close)
+    const email = uniqueEmail('bad-tokens')
+    const anonymous = new Client(server.url)
+    await anonymous.mutation('auth.register', { email, password: PASSWORD })
+    await anonymous.mutation('auth.requestPasswordReset', { email })
+    const real = tokenIn(await nthMail(smtp.received, 1), 'reset-password')
+    for (const [kind, token] of [
+      ['empty', ''],
+      ['huge', 'x'.repeat(100_000)],
+      ['NUL', 'abc\u0000defghijklmnopq'],
+      ['path-like', '../../../../etc/passwd'],
+      ['JSON-like', '{"$gt":""}'],
+      ['the real one with a NUL', `${real}\u0000`],
+    ] as const) {
+      const reply = await anonymous.mutation('auth.resetPassword', {
+        token,
+        newPassword: NEW_PASSWORD,
+      })
+      t.ok(reply.status >= 400 && reply.status < 500, `${kind} token → ${reply.status}`)
+    }
+    const old = await anonymous.mutation('auth.login', { email, password: PASSWORD })
+    t.equal(old.status, 200, 'the password still works')
+    const unchanged = await anonymous.mutation('auth.login', { email, password: NEW_PASSWORD })
+    t.equal(unchanged.reason, 'INVALID_CREDENTIALS', 'and was not replaced')
+    const used = await anonymous.mutation('auth.resetPassword', {
+      token: real,
+      newPassword: NEW_PASSWORD,
+    })
+    t.equal(used.status, 200, 'the real link is still good')
+  }),
 )

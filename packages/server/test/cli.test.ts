@@ -48,12 +48,15 @@ t.test('migrate --dry-run creates nothing; migrate applies; again: up to date', 
   const dataDir = path.join(parent, 'data')
   const dry = await breakwater(['migrate', '--dry-run'], { BREAKWATER_DATA_DIR: dataDir })
   t.equal(dry.code, 0, dry.out)
-  t.match(dry.out, /\(schema breakwater\): 11 pending: 2026_11_25_000001_create_users, /)
+  t.match(dry.out, /\(schema breakwater\): 12 pending: 2026_11_25_000001_create_users, /)
   t.notOk(existsSync(dataDir), 'a dry run created nothing')
 
   const applied = await breakwater(['migrate'], { BREAKWATER_DATA_DIR: dataDir })
   t.equal(applied.code, 0, applied.out)
-  t.match(applied.out, /applied 2026_11_25_000001_create_users, .*2026_12_01_000011_passkeys$/m)
+  t.match(
+    applied.out,
+    /applied 2026_11_25_000001_create_users, .*2026_12_01_000012_one_token_per_purpose$/m,
+  )
   const again = await breakwater(['migrate', '--dry-run'], { BREAKWATER_DATA_DIR: dataDir })
   t.match(again.out, /up to date, nothing to apply/)
   const usage = await breakwater(['keys', 'spin'], { BREAKWATER_DATA_DIR: dataDir })
@@ -72,7 +75,7 @@ t.test('a failing migration prints the real cause, on one line, with no password
 
   const dry = await breakwater(['migrate', '--dry-run'], env)
   t.equal(dry.code, 0, dry.out)
-  t.match(dry.out, /\(schema auth\): 11 pending/)
+  t.match(dry.out, /\(schema auth\): 12 pending/)
   const failed = await breakwater(['migrate'], env)
   t.equal(failed.code, 1)
   t.match(

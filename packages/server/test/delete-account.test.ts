@@ -3,10 +3,11 @@ import { type Database, findUserByEmail } from '@breakwater/db'
 import { forEachDialect } from '@breakwater/db/testing'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
-import type { BreakwaterHooks } from '../src/index.js'
+import { BreakwaterError, type BreakwaterHooks } from '../src/index.js'
 import {
   type AuthResult,
   Client,
+  captureLog,
   PASSWORD,
   registerBearer,
   startServer,
@@ -28,14 +29,17 @@ async function createInvoices(database: Database): Promise<void> {
 t.test('deleteAccount: every session ends, the user and its data go', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
     await createInvoices(database)
-    let refuse = false
+    let refuse: 'crash' | 'on purpose' | false = false
     const hooks: BreakwaterHooks = {
       async beforeDeleteUser(user, { transaction }) {
         await transaction.deleteFrom('invoices').where('user_id', '=', user.id).execute()
-        if (refuse) throw new Error('the billing service says no')
+        if (refuse === 'crash') throw new Error('the billing service says no')
+        if (refuse === 'on purpose')
+          throw new BreakwaterError('DELETION_REJECTED', { message: 'Settle your invoices first.' })
       },
     }
-    const server = await startServer(database, { hooks })
+    const { logged, logger } = captureLog()
+    const server = await startServer(database, { hooks }, undefined, { logger })
     t.teardown(server.close)
     const owner = await registerBearer(server.url, freshEmail('leaving'))
     const userId = owner.result.user.id
@@ -55,15 +59,49 @@ t.test('deleteAccount: every session ends, the user and its data go', (t) =>
       currentPassword: NEW_PASSWORD,
     })
     t.equal(wrong.reason, 'INVALID_CREDENTIALS', 'the current password is checked')
-    refuse = true
+    refuse = 'crash'
     const refused = await owner.client.mutation('auth.deleteAccount', { currentPassword: PASSWORD })
-    t.equal(refused.status, 500, 'a throwing hook aborts the deletion')
-    t.notMatch(JSON.stringify(refused.body), /billing/, "without the team's internals")
+    t.equal(refused.status, 403, 'a throwing hook aborts the deletion…')
+    t.equal(refused.reason, 'DELETION_REJECTED', '…with a fixed reason, as a registration hook')
+    t.equal(
+      refused.body.error?.message,
+      'The account could not be deleted. Nothing was changed.',
+      "and a fixed message, without the team's internals",
+    )
+    t.notMatch(JSON.stringify(refused.body), /billing/)
+    const cause = logged.find((line) => line.includes('a beforeDeleteUser hook refused a deletion'))
+    t.match(cause, /the billing service says no/, 'the cause is logged for the team')
+    t.notOk(logged.join('').includes(PASSWORD), 'never the password')
     t.ok(await findUserByEmail(database.db, owner.email), 'nothing was deleted')
     const { rows: kept } =
       await sql`select 1 from public.invoices where user_id = ${userId}`.execute(database.db)
     t.equal(kept.length, 1, "the hook's own delete rolled back with it")
     t.equal((await owner.client.query('auth.me')).status, 200, 'the session lives on')
+    refuse = 'on purpose'
+    const chosen = await owner.client.mutation('auth.deleteAccount', { currentPassword: PASSWORD })
+    t.same(
+      [chosen.status, chosen.reason, chosen.body.error?.message],
+      [403, 'DELETION_REJECTED', 'Settle your invoices first.'],
+      'a BreakwaterError the team throws on purpose is answered as is',
+    )
+    t.ok(await findUserByEmail(database.db, owner.email), 'and nothing was deleted')
+    t.equal((await owner.client.query('auth.me')).status, 200)
+    const refusals = await database.db
+      .selectFrom('auth_events')
+      .select(['details', 'ip'])
+      .where('user_id', '=', userId)
+      .where('type', '=', 'account.deletion_refused')
+      .orderBy('occurred_at')
+      .execute()
+    t.same(
+      refusals.map((row) => row.details),
+      [{ reason: 'DELETION_REJECTED' }, { reason: 'DELETION_REJECTED' }],
+      "both refusals are audited, with the client's reason and not the team's words",
+    )
+    t.ok(
+      refusals.every((row) => row.ip === '127.0.0.1'),
+      'with the client address, as every step of the trail',
+    )
 
     refuse = false
     const deleted = await browser.mutation('auth.deleteAccount', { currentPassword: PASSWORD })

@@ -15,7 +15,7 @@ import {
   breakwaterRouter,
   createBreakwater,
 } from '../src/index.js'
-import { PASSWORD, startServer, TEST_SECRET, uniqueEmail } from './helpers.js'
+import { PASSWORD, startServer, TEST_PLUGIN_TIMEOUT, TEST_SECRET, uniqueEmail } from './helpers.js'
 
 // A team's app as it stands before Breakwater: its own tRPC instance with
 // superjson, its own context and error formatter, its own `sessions` router.
@@ -254,7 +254,7 @@ t.test('a missing piece fails at boot, in one line that names it', async (t) => 
   const database = await openTestDatabase('pglite')
   t.teardown(() => database.close())
   const boot = async (options: Record<string, unknown>) => {
-    const app = Fastify({ logger: false })
+    const app = Fastify({ logger: false, pluginTimeout: TEST_PLUGIN_TIMEOUT })
     try {
       await app.register(breakwater, { database, secret: TEST_SECRET, ...options })
       await app.ready()

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../clock.js'
 import type { SessionEndReason } from '../errors.js'
+import { indexedDbLedger, type RefreshLedger } from './ledger.js'
 
 /** What one refresh came to, shared with peer tabs. */
 export type RefreshOutcome =
@@ -52,7 +53,8 @@ export function canCoordinate(): boolean {
  *
  * With Web Locks (browsers), refreshes run under an exclusive lock; a tab that
  * gets the lock after a peer's refresh finished adopts that outcome instead
- * of refreshing again. Without them (Node 20 has BroadcastChannel but no
+ * of refreshing again, learnt from the peer's message or, when the lock comes
+ * first, from the ledger the peer wrote before letting go (ledger.ts). Without them (Node 20 has BroadcastChannel but no
  * `navigator.locks`), a tab posts a claim, waits a short window for competing
  * claims, and the oldest claim (ties broken by id) refreshes while the others
  * wait for its outcome. Either way the refresh cookie is presented once, and
@@ -72,6 +74,13 @@ export class TabCoordinator {
   #myClaim: { at: number; lost: boolean } | undefined
   #outcomeSeq = 0
   #lastOutcome: RefreshOutcome | undefined
+  readonly #ledger: RefreshLedger | undefined
+  /**
+   * When this tab last learnt what the cookies hold (its own refresh or sign-in,
+   * or a peer's): a ledger entry newer than this is news. It starts at
+   * creation, since the first call carries whatever the cookie jar held then.
+   */
+  #knownAt: number
   readonly #waiters = new Set<(outcome: RefreshOutcome | undefined) => void>()
 
   constructor(
@@ -86,6 +95,8 @@ export class TabCoordinator {
     this.#locks = options.locks === false ? undefined : webLocks()
     this.#claimWindowMs = options.claimWindowMs ?? 30
     this.#peerTimeoutMs = options.peerTimeoutMs ?? 10_000
+    this.#ledger = this.#locks ? indexedDbLedger(this.#lockName, clock) : undefined
+    this.#knownAt = clock.now()
     this.#channel = new BroadcastChannel(name)
     this.#channel.onmessage = (event: MessageEvent) => this.#receive(event.data as Message)
     // Node: an open channel must not keep a finished process alive.
@@ -96,9 +107,20 @@ export class TabCoordinator {
   exclusive(refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
     if (this.#locks) {
       const seq = this.#outcomeSeq
+      const knownAt = this.#knownAt
+      const ledger = this.#ledger
       return this.#locks.request(this.#lockName, async () => {
         if (this.#outcomeSeq !== seq && this.#lastOutcome) return this.#lastOutcome
-        return this.#runAndShare(refresh)
+        const entry = await ledger?.read()
+        if (entry && entry.at > knownAt && (entry.expiresAt ?? Infinity) > this.#clock.now()) {
+          const outcome: RefreshOutcome = { kind: 'refreshed', expiresAt: entry.expiresAt }
+          this.#record(outcome)
+          return outcome
+        }
+        const outcome = await this.#runAndShare(refresh)
+        if (outcome.kind === 'refreshed')
+          await ledger?.write({ at: this.#knownAt, expiresAt: outcome.expiresAt })
+        return outcome
       })
     }
     return this.#claimAndRun(refresh)
@@ -115,6 +137,7 @@ export class TabCoordinator {
 
   /** Tells peers this tab signed in, so tabs that had signed out resume. */
   announceSignedIn(expiresAt: number | undefined): void {
+    this.#knownAt = this.#clock.now()
     this.#post({ type: 'signed-in', from: this.#id, expiresAt })
   }
 
@@ -176,6 +199,7 @@ export class TabCoordinator {
   #record(outcome: RefreshOutcome): void {
     this.#outcomeSeq++
     this.#lastOutcome = outcome
+    this.#knownAt = this.#clock.now()
   }
 
   #settle(outcome: RefreshOutcome | undefined): void {
@@ -209,6 +233,7 @@ export class TabCoordinator {
         this.#settle(undefined)
         return
       case 'signed-in':
+        this.#knownAt = this.#clock.now()
         this.#handlers.signedIn(message.expiresAt)
         return
     }

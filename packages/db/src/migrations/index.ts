@@ -18,6 +18,7 @@ import * as userFields from './2026_12_01_000008_user_fields.js'
 import * as oneTimeTokens from './2026_12_01_000009_one_time_tokens.js'
 import * as strongAuth from './2026_12_01_000010_strong_auth.js'
 import * as passkeys from './2026_12_01_000011_passkeys.js'
+import * as oneTokenPerPurpose from './2026_12_01_000012_one_token_per_purpose.js'
 import { adoptLegacyHistory, checkHistory, readHistory } from './history.js'
 
 /**
@@ -37,6 +38,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_12_01_000009_one_time_tokens': oneTimeTokens,
   '2026_12_01_000010_strong_auth': strongAuth,
   '2026_12_01_000011_passkeys': passkeys,
+  '2026_12_01_000012_one_token_per_purpose': oneTokenPerPurpose,
 })
 
 const NAMES: readonly string[] = Object.freeze(Object.keys(MIGRATIONS).sort())

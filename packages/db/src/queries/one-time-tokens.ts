@@ -28,30 +28,37 @@ export interface OneTimeToken {
 
 /**
  * Stores a new one-time token for a user and purpose, replacing any older one of the
- * same purpose (SPEC §9: "a newer one voids the older"), in one transaction.
+ * same purpose (SPEC §9: "a newer one voids the older"). One `INSERT … ON CONFLICT`
+ * against the unique (user, purpose) index: however many requests issue at once, on
+ * however many instances, one row is left, holding the token written last; a replaced
+ * token starts afresh (unused, no attempts counted).
  */
 export async function issueOneTimeToken(db: Executor, input: NewOneTimeToken): Promise<void> {
   requireNumber('ttlSeconds', input.ttlSeconds, 1)
   const now = instant(input.now)
-  await inTransaction(db, async (trx) => {
-    await trx
-      .deleteFrom('one_time_tokens')
-      .where('user_id', '=', input.userId)
-      .where('purpose', '=', input.purpose)
-      .execute()
-    await trx
-      .insertInto('one_time_tokens')
-      .values({
-        id: crypto.randomUUID(),
-        user_id: input.userId,
-        purpose: input.purpose,
-        token_hash: input.tokenHash,
-        data: input.data === undefined ? null : JSON.stringify(input.data),
-        created_at: now,
-        expires_at: new Date(now.getTime() + input.ttlSeconds * 1000),
-      })
-      .execute()
-  })
+  await db
+    .insertInto('one_time_tokens')
+    .values({
+      id: crypto.randomUUID(),
+      user_id: input.userId,
+      purpose: input.purpose,
+      token_hash: input.tokenHash,
+      data: input.data === undefined ? null : JSON.stringify(input.data),
+      created_at: now,
+      expires_at: new Date(now.getTime() + input.ttlSeconds * 1000),
+    })
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'purpose']).doUpdateSet((eb) => ({
+        id: eb.ref('excluded.id'),
+        token_hash: eb.ref('excluded.token_hash'),
+        data: eb.ref('excluded.data'),
+        attempts: 0,
+        created_at: eb.ref('excluded.created_at'),
+        expires_at: eb.ref('excluded.expires_at'),
+        used_at: null,
+      })),
+    )
+    .execute()
 }
 
 /**

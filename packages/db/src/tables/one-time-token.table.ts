@@ -10,7 +10,7 @@ export type OneTimeTokenPurpose =
   | 'mfa_challenge'
 
 /**
- * `one_time_tokens`: at most one live row per user and purpose; the token itself is never
+ * `one_time_tokens`: at most one row per user and purpose (a unique index); the token itself is never
  * stored, only the server's keyed hash of it.
  */
 export interface OneTimeTokenTable {
@@ -21,7 +21,8 @@ export interface OneTimeTokenTable {
   /** What the token carries besides the user (the new address of an email change). */
   data: ColumnType<Record<string, unknown> | null, string | null, string | null>
   attempts: ColumnType<number, number | undefined, number>
-  created_at: ColumnType<Date, Date, never>
+  /** When the live token was issued: a newer one of the same purpose replaces it in place. */
+  created_at: Date
   expires_at: Date
   used_at: Date | null
 }

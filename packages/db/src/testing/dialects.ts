@@ -1,4 +1,5 @@
 import { type CreateDatabaseOptions, createDatabase, type Database } from '../create-database.js'
+import { newTestPGlite } from './pglite-image.js'
 import { startTestPostgres } from './postgres.js'
 
 /** The engines every suite runs on. */
@@ -8,14 +9,20 @@ export const DIALECTS = ['pglite', 'postgres'] as const
 export type DialectName = (typeof DIALECTS)[number]
 
 /**
- * A fresh, migrated database: PGlite in memory, or a new database on this process's
- * test PostgreSQL ({@link startTestPostgres}). Close it when done.
+ * A fresh, migrated database: PGlite in memory (started from {@link newTestPGlite}'s
+ * image), or a new database on this process's test PostgreSQL ({@link startTestPostgres}).
+ * Close it when done.
  */
 export async function openTestDatabase(
   dialect: DialectName,
   options: CreateDatabaseOptions = {},
 ): Promise<Database> {
-  if (dialect === 'pglite') return createDatabase(undefined, { memory: true, ...options })
+  if (dialect === 'pglite') {
+    return createDatabase(undefined, {
+      pglite: options.pglite ?? (await newTestPGlite()),
+      ...options,
+    })
+  }
   const server = await startTestPostgres()
   return createDatabase(await server.createDatabaseUrl(), options)
 }

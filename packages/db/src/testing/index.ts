@@ -11,4 +11,5 @@ export {
   forEachDialect,
   openTestDatabase,
 } from './dialects.js'
+export { newTestPGlite, seedPGliteDataDir } from './pglite-image.js'
 export { freePort, startTestPostgres, type TestPostgres } from './postgres.js'

@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
 import { sessionsEnded } from './end.js'
-import { afterAnswering, mailLink, mayMail, tokenDigest } from './mail-links.js'
+import { afterAnswering, linkRefused, mailLink, mayMail, tokenDigest } from './mail-links.js'
 import { hashing } from './password-check.js'
 
 /** `auth.requestEmailVerification`: mails the signed-in user a verification link. */
@@ -22,6 +22,8 @@ export async function requestEmailVerification(
   caller: { userId: string; sessionId: string },
   client: ClientInfo,
 ): Promise<void> {
+  // Every mailing request passes the per-IP limit (docs/security.md), this one too.
+  await limitAttemptsFromIp(runtime, client.ip)
   const user = await findUserById(runtime.database.db, caller.userId)
   if (!user) throw new BreakwaterError('SESSION_REVOKED')
   if (user.emailVerifiedAt === null && (await mayMail(runtime, user.email)))
@@ -46,7 +48,7 @@ export async function verifyEmail(
     tokenHash: tokenDigest(runtime, 'verify_email', token),
     now: runtime.now(),
   })
-  if (!used) throw new BreakwaterError('LINK_INVALID')
+  if (!used) throw await linkRefused(runtime, 'verify_email', client)
   await markEmailVerified(runtime.database.db, used.userId, runtime.now())
   forgetUser(runtime, used.userId)
   await runtime.audit({ type: 'email.verified', userId: used.userId, ...client })
@@ -95,7 +97,7 @@ export async function resetPassword(
     tokenHash: tokenDigest(runtime, 'reset_password', input.token),
     now: runtime.now(),
   })
-  if (!used) throw new BreakwaterError('LINK_INVALID')
+  if (!used) throw await linkRefused(runtime, 'reset_password', client)
   const passwordHash = await hashing(() => runtime.passwords.hash(password))
   const now = runtime.now()
   // As in changePassword: the new hash (and token version) commits before the

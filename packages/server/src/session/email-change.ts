@@ -11,7 +11,7 @@ import { limitAttemptsFromIp } from '../guard/rate-limit.js'
 import type { Runtime } from '../runtime.js'
 import type { ClientInfo } from './client.js'
 import { forgetUser } from './current.js'
-import { mailLink, mayMail, sendMail, tokenDigest } from './mail-links.js'
+import { linkRefused, mailLink, mayMail, sendMail, tokenDigest } from './mail-links.js'
 import { checkCurrentPassword } from './password-check.js'
 
 /**
@@ -77,7 +77,7 @@ export async function confirmEmailChange(
     now: runtime.now(),
   })
   const email = used?.data?.email
-  if (!used || typeof email !== 'string') throw new BreakwaterError('LINK_INVALID')
+  if (!used || typeof email !== 'string') throw await linkRefused(runtime, 'change_email', client)
   const before = await findUserById(runtime.database.db, used.userId)
   try {
     const changed = await changeUserEmail(runtime.database.db, {
@@ -85,7 +85,8 @@ export async function confirmEmailChange(
       email,
       now: runtime.now(),
     })
-    if (!changed) throw new BreakwaterError('LINK_INVALID')
+    // The user was deleted after the token was spent.
+    if (!changed) throw await linkRefused(runtime, 'change_email', client)
   } catch (error) {
     if (error instanceof DatabaseError && error.code === 'EMAIL_TAKEN')
       throw new BreakwaterError('EMAIL_TAKEN')

@@ -6,8 +6,10 @@ import {
   type OneTimeTokenPurpose,
   type User,
 } from '@breakwater/db'
+import { BreakwaterError } from '../errors.js'
 import { DEFAULT_TEMPLATES, type MailContext, type MailTemplates } from '../mail/templates.js'
 import type { Runtime } from '../runtime.js'
+import type { ClientInfo } from './client.js'
 
 /** 256 random bits, base64url: a link token (SPEC §9 asks ≥ 128). */
 export function mintLinkToken(): string {
@@ -84,6 +86,20 @@ export async function mailLink(
     link: `${runtime.publicUrl()}/${action}?token=${token}`,
     minutes: Math.round(ttlSeconds / 60),
   })
+}
+
+/**
+ * A link that opened nothing (unknown, used, replaced or expired): audited as
+ * `link.failed` with its purpose only (never the token: a wrong guess can be one
+ * character from a right one), then returned as `LINK_INVALID` for the caller to throw.
+ */
+export async function linkRefused(
+  runtime: Runtime,
+  purpose: keyof typeof LINK_ACTIONS,
+  client: ClientInfo,
+): Promise<BreakwaterError> {
+  await runtime.audit({ type: 'link.failed', userId: null, ...client, details: { purpose } })
+  return new BreakwaterError('LINK_INVALID')
 }
 
 // Per instance and address: the mailing work of successive requests runs in order, so
