@@ -17,6 +17,7 @@ import {
   type AuthResult,
   call,
   claimsOf,
+  expiredInFlight,
   login,
   pick,
   refresh,
@@ -104,7 +105,16 @@ t.test(
     const initial = await Promise.all(instances.map((instance) => instance.heapUsed()))
 
     let running = true
-    const counts = { refreshes: 0, calls: 0, revocations: 0, logins: 0, skipped: 0 }
+    const counts = {
+      refreshes: 0,
+      calls: 0,
+      revocations: 0,
+      logins: 0,
+      skipped: 0,
+      expiredInFlight: 0,
+      shed: 0,
+      slowSignIns: 0,
+    }
     const failures: string[] = []
     const fail = (what: string) => {
       if (failures.length < 50) failures.push(what)
@@ -112,23 +122,39 @@ t.test(
 
     // Each session makes a call about once a second, refreshing when its 5 s token is
     // within 1.5 s of expiry: ≈ 200 calls/s, ≈ 55 of them rotations.
+    //
+    // Two answers are what a client must expect from a loaded server, and this one acts on
+    // them as `@breakwater/client` does (the soak shares two cores with other suites in
+    // `pnpm test`): a token that expired on its way (`expiredInFlight`) refreshes at once;
+    // DB_UNAVAILABLE (a pool that shed load) tries again on the next tick, with the same
+    // refresh token, which "nothing was lost" promises is still good. Both are counted and
+    // bounded below; any other answer is a failure.
     const sessionLoad = Promise.all(
       sessions.map(async (start, i) => {
         let session = start
+        let mustRefresh = false
         await sleep((i * 1000) / SESSIONS)
         while (running) {
           try {
-            if (claimsOf(session.tokens.accessToken).exp * 1000 - Date.now() < 1500) {
+            const expiresAt = claimsOf(session.tokens.accessToken).exp * 1000
+            if (mustRefresh || expiresAt - Date.now() < 1500) {
               const next = await refresh(pick(urls), session.tokens.refreshToken)
               counts.refreshes++
-              if (next.status === 200) session = next.data
+              if (next.status === 200) {
+                session = next.data
+                mustRefresh = false
+              } else if (next.status === 503 && next.reason === 'DB_UNAVAILABLE') counts.shed++
               else fail(`refresh: ${next.status} ${next.reason}`)
             } else {
               const me = await call(pick(urls), 'query', 'auth.me', {
                 token: session.tokens.accessToken,
               })
               counts.calls++
-              if (me.status !== 200) fail(`auth.me: ${me.status} ${me.reason}`)
+              if (expiredInFlight(me, session.tokens.accessToken)) {
+                counts.expiredInFlight++
+                mustRefresh = true
+              } else if (me.status === 503 && me.reason === 'DB_UNAVAILABLE') counts.shed++
+              else if (me.status !== 200) fail(`auth.me: ${me.status} ${me.reason}`)
             }
           } catch (error) {
             fail(`no answer: ${(error as Error).message}`)
@@ -155,7 +181,16 @@ t.test(
       try {
         let reply: Awaited<ReturnType<typeof call>>
         if (n % REAL_LOGIN_EVERY === 0) {
-          const session = await login(pick(urls), pick(users).email)
+          const session = await login(pick(urls), pick(users).email).catch((error: Error) => {
+            // The hashing process runs at the lowest priority (by design: a burst of
+            // sign-ins queues rather than slowing authenticated calls), so on cores that
+            // other suites keep busy a sign-in can outlast the client's 10 s. Counted and
+            // bounded below; a sign-in that answers with an error still fails.
+            if (error.name !== 'TimeoutError') throw error
+            counts.slowSignIns++
+            return undefined
+          })
+          if (!session) return
           counts.logins++
           reply =
             n % (2 * REAL_LOGIN_EVERY) === 0
@@ -216,7 +251,7 @@ t.test(
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
     const rate = (key: keyof typeof counts) => ((counts[key] - warm[key]) / measuredS).toFixed(0)
     t.comment(
-      `after warm-up (${WARMUP_S} s, measured ${measuredS.toFixed(0)} s): ${rate('revocations')} revocations/s (${rate('logins')}/s of them after an API sign-in), ${rate('refreshes')} refreshes/s, ${rate('calls')} auth.me/s, ${counts.skipped} revocation ticks skipped (16 in flight)`,
+      `after warm-up (${WARMUP_S} s, measured ${measuredS.toFixed(0)} s): ${rate('revocations')} revocations/s (${rate('logins')}/s of them after an API sign-in), ${rate('refreshes')} refreshes/s, ${rate('calls')} auth.me/s, ${counts.skipped} revocation ticks skipped (16 in flight), ${counts.shed} calls shed (DB_UNAVAILABLE), ${counts.expiredInFlight} tokens expired in flight, ${counts.slowSignIns} sign-ins unanswered in 10 s`,
     )
     for (const [index] of instances.entries()) {
       const series = samples.map((sample) => sample[index]!)
@@ -230,6 +265,17 @@ t.test(
       )
     }
     t.same(failures, [], 'no call failed during the soak')
+    // A server that answers most calls with "try again" or lets most tokens expire in
+    // flight is not coping; a few in a starved minute are what clients are built for.
+    const answered = counts.calls + counts.refreshes
+    t.ok(
+      counts.shed + counts.expiredInFlight <= answered * 0.02,
+      `at most 2 % of ${answered} calls shed (${counts.shed}) or expired in flight (${counts.expiredInFlight})`,
+    )
+    t.ok(
+      counts.slowSignIns <= (counts.logins + counts.slowSignIns) * 0.05,
+      `at most 5 % of ${counts.logins + counts.slowSignIns} sign-ins for a revocation unanswered in 10 s (${counts.slowSignIns})`,
+    )
     t.ok(
       instances.every((instance) => instance.alive),
       'every instance is still running',

@@ -61,48 +61,79 @@ t.test('login protection (SPEC §6)', (t) =>
 )
 
 t.test('per-IP limit on login and register, and equalised timing', async (t) => {
+  // Each on its own database: the limits' counters live there, shared by instances.
   const { openTestDatabase } = await import('@breakwater/db/testing')
-  const database = await openTestDatabase('pglite')
-  t.teardown(() => database.close())
-  const server = await startServer(database, {
-    loginIpLimit: '16/1m',
-    loginAccountLimit: '100/15m',
-  })
-  t.teardown(server.close)
-  const client = new Client(server.url)
-  const email = uniqueEmail()
-  await client.mutation('auth.register', { email, password: PASSWORD })
-
-  // Alternate unknown and wrong-password logins so noise hits both alike. Both hash once
-  // (a missing hash costs ≈ 0 against argon2id's tens of ms): the bounds only catch a
-  // path that skips the hash, with room for a loaded machine (2.55 measured beside a
-  // browser suite on two cores).
-  const unknown: number[] = []
-  const wrong: number[] = []
-  for (let i = 0; i < 7; i++) {
-    let start = performance.now()
-    await client.mutation('auth.login', { email: uniqueEmail('nobody'), password: PASSWORD })
-    unknown.push(performance.now() - start)
-    start = performance.now()
-    await client.mutation('auth.login', { email, password: 'not the password at all' })
-    wrong.push(performance.now() - start)
+  const ownDatabase = async (t: Test) => {
+    const opened = await openTestDatabase('pglite')
+    t.teardown(() => opened.close())
+    return opened
   }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!
-  const ratio = median(unknown) / median(wrong)
-  t.ok(
-    ratio > 1 / 3 && ratio < 3,
-    `unknown email takes about as long as a wrong password (ratio ${ratio.toFixed(2)})`,
-  )
 
-  let limited: Reply | undefined
-  for (let i = 0; i < 5 && !limited; i++) {
-    const reply = await client.mutation('auth.register', {
-      email: uniqueEmail(),
-      password: PASSWORD,
+  await t.test('an unknown email takes about as long as a wrong password', async (t) => {
+    const server = await startServer(await ownDatabase(t), {
+      loginIpLimit: '1000/1m',
+      loginAccountLimit: '1000/15m',
     })
-    if (reply.status === 429) limited = reply
-  }
-  t.ok(limited, 'the 17th attempt from one IP is refused')
-  t.equal(limited?.reason, 'RATE_LIMITED')
-  t.ok(Number(limited?.headers.get('retry-after')) >= 1)
+    t.teardown(server.close)
+    const client = new Client(server.url)
+    const email = uniqueEmail()
+    await client.mutation('auth.register', { email, password: PASSWORD })
+
+    // Both paths hash once (a skipped hash costs ≈ 1 ms against argon2id's tens of ms), so
+    // the bounds only catch a path that skips it or hashes twice. The hashing process runs
+    // at the lowest priority: on a machine whose cores other processes keep busy, one call
+    // can wait seconds for it, and seven in a row did in CI. Load only ever adds time, so
+    // each side's fastest answer is compared, and more alternating pairs are measured (up
+    // to 28) while the ratio is out of bounds: more samples only bring each minimum nearer
+    // the true cost, so a path that skips the hash stays under 1/3 however many are taken.
+    const unknown: number[] = []
+    const wrong: number[] = []
+    const ratio = () => Math.min(...unknown) / Math.min(...wrong)
+    const inBounds = () => ratio() > 1 / 3 && ratio() < 3
+    for (let round = 0; round < 4 && (round === 0 || !inBounds()); round++) {
+      for (let i = 0; i < 7; i++) {
+        let start = performance.now()
+        await client.mutation('auth.login', { email: uniqueEmail('nobody'), password: PASSWORD })
+        unknown.push(performance.now() - start)
+        start = performance.now()
+        await client.mutation('auth.login', { email, password: 'not the password at all' })
+        wrong.push(performance.now() - start)
+      }
+    }
+    t.ok(
+      inBounds(),
+      `ratio ${ratio().toFixed(2)} of the fastest of ${unknown.length} each (unknown ${Math.min(...unknown).toFixed(1)} ms, wrong ${Math.min(...wrong).toFixed(1)} ms)`,
+    )
+  })
+
+  await t.test(
+    'the 17th attempt from one IP is refused, logins and registrations alike',
+    async (t) => {
+      const server = await startServer(await ownDatabase(t), {
+        loginIpLimit: '16/1m',
+        loginAccountLimit: '100/15m',
+      })
+      t.teardown(server.close)
+      const client = new Client(server.url)
+      const email = uniqueEmail()
+      await client.mutation('auth.register', { email, password: PASSWORD })
+      for (let i = 0; i < 10; i++) {
+        const reply = await client.mutation('auth.login', { email, password: 'not the password' })
+        t.equal(reply.reason, 'INVALID_CREDENTIALS', `login ${i + 2} is checked`)
+      }
+      let limited: Reply | undefined
+      let attempts = 11
+      for (let i = 0; i < 10 && !limited; i++) {
+        const reply = await client.mutation('auth.register', {
+          email: uniqueEmail(),
+          password: PASSWORD,
+        })
+        attempts++
+        if (reply.status === 429) limited = reply
+      }
+      t.equal(attempts, 17, 'the 17th attempt is the first refused')
+      t.equal(limited?.reason, 'RATE_LIMITED')
+      t.ok(Number(limited?.headers.get('retry-after')) >= 1)
+    },
+  )
 })
