@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '@breakwater/db/testing'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** Ends a server this test process started if the process dies without its teardown. */
+const EXIT_WITH_PARENT = path.resolve(ROOT, '../../tools/exit-with-parent.mjs')
 
 export interface Running {
   child: ChildProcess
@@ -25,7 +27,8 @@ export function tempDataDir(): string {
  * start cost about 1.5 s more CPU.)
  */
 export function runEntry(entry: 'main' | 'keys', env: Record<string, string>, args: string[] = []) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${entry}.js`), ...args], {
+  const entryFile = path.join(ROOT, 'dist', `${entry}.js`)
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, entryFile, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

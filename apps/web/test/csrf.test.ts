@@ -143,7 +143,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
       for (const line of results) t.notMatch(line, /: (cors|basic) 200/, `not accepted: ${line}`)
       continue
     }
-    await attack.waitForURL(`${target}/trpc/**`, { timeout: 5000 })
+    await attack.waitForURL(`${target}/trpc/**`, { timeout: 30_000 })
     await attack.waitForLoadState()
   }
   t.comment(`forms reached the server as: ${seen.join(', ')}`)
@@ -161,7 +161,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
   await app.reload()
   const signedIn = await app
     .getByTestId('me-email')
-    .waitFor({ timeout: 5000 })
+    .waitFor({ timeout: 30_000 })
     .then(
       () => true,
       () => false,
@@ -170,7 +170,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
   if (!signedIn) return
   t.equal(await app.getByTestId('me-email').textContent(), email, 'as the victim')
   // The session list renders after auth.me answers: wait for it before counting.
-  await app.getByTestId('session-row').first().waitFor({ timeout: 5000 })
+  await app.getByTestId('session-row').first().waitFor({ timeout: 30_000 })
   t.equal(await app.getByTestId('session-row').count(), 1, 'the session was not revoked')
 
   // And the password is unchanged: the victim's still signs in elsewhere.

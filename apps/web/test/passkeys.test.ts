@@ -26,7 +26,7 @@ import {
 
 /** The step-up window of the second server: short, so the dialog shows within a test. */
 const STEP_UP_S = 4
-const WAIT = { timeout: 10_000 }
+const WAIT = { timeout: 30_000 }
 
 /** A credential as the DevTools WebAuthn domain hands it out (and takes it back). */
 interface VirtualCredential {

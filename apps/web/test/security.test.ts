@@ -99,7 +99,7 @@ async function startSignIn(page: Page, email: string, password = PASSWORD): Prom
 
 async function signOut(page: Page): Promise<void> {
   await page.getByTestId('sign-out').click()
-  await page.getByTestId('sign-in').waitFor({ timeout: 10_000 })
+  await page.getByTestId('sign-in').waitFor({ timeout: 30_000 })
 }
 
 // Build and browser start together; then both servers on the one build.
@@ -134,7 +134,7 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
 
   // Set up: the QR code, drawn in the page, holds the same key as the text beside it.
   await card.getByTestId('totp-setup').click()
-  await card.getByTestId('totp-qr').waitFor({ timeout: 10_000 })
+  await card.getByTestId('totp-qr').waitFor({ timeout: 30_000 })
   const secret = ((await card.getByTestId('totp-secret').textContent()) ?? '').replace(/\s+/g, '')
   t.match(secret, /^[A-Z2-7]{32}$/, 'the key is shown for typing in: 160 bits in base32')
   const uri = (await card.getByTestId('totp-uri').getAttribute('href')) ?? ''
@@ -148,12 +148,12 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   const app = new Authenticator(secret)
   await card.getByTestId('totp-code').fill(app.wrong())
   await card.getByTestId('totp-confirm').click()
-  await cardError.waitFor({ timeout: 10_000 })
+  await cardError.waitFor({ timeout: 30_000 })
   t.match(await cardError.textContent(), /wrong or was used/, 'a wrong code does not turn it on')
   await card.getByTestId('totp-code').fill(await app.next())
   await card.getByTestId('totp-confirm').click()
   const codeList = card.getByTestId('recovery-codes')
-  await codeList.locator('li').first().waitFor({ timeout: 10_000 })
+  await codeList.locator('li').first().waitFor({ timeout: 30_000 })
   const recoveryCodes = (await codeList.locator('li').allTextContents()).map((code) => code.trim())
   t.equal(recoveryCodes.length, 10, '10 recovery codes are shown')
   t.equal(new Set(recoveryCodes).size, 10, 'all different')
@@ -171,42 +171,42 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   await signOut(page)
   await startSignIn(page, email)
   const secondFactor = page.getByTestId('second-factor-form')
-  await secondFactor.waitFor({ timeout: 10_000 })
+  await secondFactor.waitFor({ timeout: 30_000 })
   t.equal(await page.getByTestId('me-email').count(), 0, 'the password alone does not sign in')
   await page.getByTestId('second-factor-code').fill(app.wrong())
   await page.getByTestId('verify-second-factor').click()
-  await secondFactor.getByTestId('error').waitFor({ timeout: 10_000 })
+  await secondFactor.getByTestId('error').waitFor({ timeout: 30_000 })
   t.match(await secondFactor.getByTestId('error').textContent(), /wrong/, 'a wrong code is refused')
   await page.getByTestId('second-factor-code').fill(await app.next())
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
   t.pass('the current code signs in')
 
   // A recovery code instead, once each.
   await signOut(page)
   await startSignIn(page, email)
-  await secondFactor.waitFor({ timeout: 10_000 })
+  await secondFactor.waitFor({ timeout: 30_000 })
   await page.getByTestId('use-recovery-code').check()
   await page.getByTestId('second-factor-code').fill(recoveryCodes[0]!)
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
   t.pass('a recovery code signs in')
   await signOut(page)
   await startSignIn(page, email)
-  await secondFactor.waitFor({ timeout: 10_000 })
+  await secondFactor.waitFor({ timeout: 30_000 })
   await page.getByTestId('use-recovery-code').check()
   await page.getByTestId('second-factor-code').fill(recoveryCodes[0]!)
   await page.getByTestId('verify-second-factor').click()
-  await secondFactor.getByTestId('error').waitFor({ timeout: 10_000 })
+  await secondFactor.getByTestId('error').waitFor({ timeout: 30_000 })
   t.pass('the same recovery code does not work twice')
   await page.getByTestId('second-factor-code').fill(recoveryCodes[1]!)
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
   t.pass('another one does')
 
   // A fresh page does not know the app is on: asking to set one up finds out.
   await card.getByTestId('totp-setup').click()
-  await card.getByTestId('totp-disable-form').waitFor({ state: 'visible', timeout: 10_000 })
+  await card.getByTestId('totp-disable-form').waitFor({ state: 'visible', timeout: 30_000 })
   t.match(
     await cardNotice.textContent(),
     /already set up/,
@@ -214,11 +214,11 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   )
   await card.getByTestId('totp-disable-code').fill(await app.next())
   await card.getByTestId('totp-disable').click()
-  await cardNotice.filter({ hasText: /turned off/ }).waitFor({ timeout: 10_000 })
+  await cardNotice.filter({ hasText: /turned off/ }).waitFor({ timeout: 30_000 })
   t.ok(await card.getByTestId('totp-setup').isVisible(), 'turned off: set-up is offered again')
   await signOut(page)
   await startSignIn(page, email)
-  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
   t.equal(await secondFactor.count(), 0, 'the password alone signs in again')
 })
 
@@ -240,11 +240,11 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   await page.getByTestId('current-password').fill(PASSWORD)
   await page.getByTestId('new-password').fill(NEW_PASSWORD)
   await page.getByTestId('change-password').click()
-  await dialog.waitFor({ state: 'visible', timeout: 10_000 })
+  await dialog.waitFor({ state: 'visible', timeout: 30_000 })
   t.pass('an old proof of the password opens the dialog')
   await screenshot(page, 'reauth-dialog.png')
   await page.getByTestId('reauth-cancel').click()
-  await form.getByTestId('error').waitFor({ timeout: 10_000 })
+  await form.getByTestId('error').waitFor({ timeout: 30_000 })
   t.match(
     await form.getByTestId('error').textContent(),
     /confirm it is you/,
@@ -258,10 +258,10 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   )
 
   await page.getByTestId('change-password').click()
-  await dialog.waitFor({ state: 'visible', timeout: 10_000 })
+  await dialog.waitFor({ state: 'visible', timeout: 30_000 })
   await page.getByTestId('reauth-password').fill('not the password at all')
   await page.getByTestId('reauth-submit').click()
-  await dialog.getByTestId('error').waitFor({ timeout: 10_000 })
+  await dialog.getByTestId('error').waitFor({ timeout: 30_000 })
   t.match(
     await dialog.getByTestId('error').textContent(),
     /wrong/,
@@ -272,7 +272,7 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   await form
     .getByTestId('notice')
     .filter({ hasText: /Password changed/ })
-    .waitFor({ timeout: 10_000 })
+    .waitFor({ timeout: 30_000 })
   t.pass('the password confirmed, the change went through without retyping the form')
   t.equal(await dialog.count(), 0, 'the dialog closed')
   t.same(

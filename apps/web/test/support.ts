@@ -11,6 +11,9 @@ import { chromium as playwright } from 'playwright-core'
 
 export const WEB_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SERVER_MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url))
+const EXIT_WITH_PARENT = fileURLToPath(
+  new URL('../../../tools/exit-with-parent.mjs', import.meta.url),
+)
 export const ARTIFACTS = path.join(WEB_ROOT, 'test-artifacts')
 export const PASSWORD = 'a sturdy passphrase 42'
 
@@ -104,7 +107,7 @@ export async function startServer(webDir: string, env: ServerEnv = {}): Promise<
   await seedPGliteDataDir(data.dir)
   const port = await freePort()
   const extra = typeof env === 'function' ? env(port) : env
-  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, SERVER_MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: data.dir,
@@ -252,7 +255,7 @@ export async function signIn(
   await page.getByTestId('email').fill(email)
   await page.getByTestId('password').fill(password)
   await page.getByTestId(mode).click()
-  await page.getByTestId('me-email').waitFor({ timeout: 10_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
 }
 
 /**
