@@ -1,7 +1,16 @@
 // Shared fixtures for the db suites.
-import { sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { Migrator } from 'kysely/migration'
 import type { Test } from 'tap'
-import { createUser, type Executor, type User } from '../src/index.js'
+import {
+  type BreakwaterSchema,
+  createUser,
+  type Executor,
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
+  migrationProvider,
+  type User,
+} from '../src/index.js'
 
 let counter = 0
 
@@ -77,4 +86,18 @@ export function expectKind<R extends { readonly kind: string }, K extends R['kin
   t.equal(result.kind, kind, message ?? `a ${kind} result`)
   if (result.kind !== kind) throw new Error(`expected a ${kind} result, got ${result.kind}`)
   return result as Extract<R, { readonly kind: K }>
+}
+
+/**
+ * kysely's `Migrator` over this package's migrations, with the schema and table names the
+ * package's own `migrateToLatest` gives it: for tests that stop at an older migration.
+ */
+export function migratorFor(db: Kysely<BreakwaterSchema>, schema: string | undefined): Migrator {
+  return new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableSchema: schema,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  })
 }

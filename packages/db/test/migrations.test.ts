@@ -12,8 +12,6 @@ import {
   type DatabaseError,
   findUserByEmail,
   LATEST_MIGRATION,
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
   MIGRATIONS,
   MigrationFailed,
   migrate,
@@ -22,6 +20,7 @@ import {
   SchemaTooNew,
 } from '../src/index.js'
 import { startTestPostgres } from '../src/testing/index.js'
+import { migratorFor } from './helpers.js'
 
 const NAMES = Object.keys(MIGRATIONS).sort()
 const FUTURE = '2027_01_01_000009_x'
@@ -110,13 +109,7 @@ t.test('pendingMigrations and a dry run create nothing, not even the schema', as
   // Part-way: only what is left.
   const partial = await createDatabase(url, { migrate: false, revocationSync: 'off' })
   t.teardown(() => partial.close())
-  const migrator = new Migrator({
-    db: partial.db,
-    provider: migrationProvider,
-    migrationTableSchema: partial.schema,
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: MIGRATION_LOCK_TABLE,
-  })
+  const migrator = migratorFor(partial.db, partial.schema)
   t.equal((await migrator.migrateTo('2026_11_25_000005_create_rate_limits')).error, undefined)
   t.same(await pendingMigrations(partial.db), NAMES.slice(5))
   const applied = await migrate(url)

@@ -2,7 +2,6 @@
 // only as the server's keyed hashes; single use; one live token per user and purpose.
 import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
   checkOneTimeCode,
@@ -10,14 +9,12 @@ import {
   createUser,
   findUserById,
   issueOneTimeToken,
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
   markEmailVerified,
   migrateToLatest,
-  migrationProvider,
   pruneOneTimeTokens,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
+import { migratorFor } from './helpers.js'
 
 const hash = (token: string) => createHash('sha256').update(token).digest('base64url')
 const at = (iso: string) => new Date(iso)
@@ -287,13 +284,7 @@ forEachDialect(t, async (t, { db }) => {
 forEachDialect(
   t,
   async (t, { db, schema }) => {
-    const migrator = new Migrator({
-      db,
-      provider: migrationProvider,
-      migrationTableSchema: schema,
-      migrationTableName: MIGRATION_TABLE,
-      migrationLockTableName: MIGRATION_LOCK_TABLE,
-    })
+    const migrator = migratorFor(db, schema)
     t.equal((await migrator.migrateTo('2026_12_01_000011_passkeys')).error, undefined)
     const user = await createUser(db, { email: 'raced@example.com', passwordHash: 'h' })
     // What two concurrent issues could leave before the unique index: two live resets.

@@ -1,19 +1,16 @@
 // SPEC §8: a team's extra user fields, one JSON object per user (migration 000008).
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
   createUser,
   findUserByEmail,
   findUserById,
   InvalidInput,
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
   migrateToLatest,
-  migrationProvider,
   updateUserFields,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
+import { migratorFor } from './helpers.js'
 
 const NESTED = {
   plan: 'pro',
@@ -87,13 +84,7 @@ forEachDialect(t, async (t, { db }) => {
 forEachDialect(
   t,
   async (t, { db, schema }) => {
-    const migrator = new Migrator({
-      db,
-      provider: migrationProvider,
-      migrationTableSchema: schema,
-      migrationTableName: MIGRATION_TABLE,
-      migrationLockTableName: MIGRATION_LOCK_TABLE,
-    })
+    const migrator = migratorFor(db, schema)
     t.equal((await migrator.migrateTo('2026_12_01_000007_canonical_emails')).error, undefined)
     const id = crypto.randomUUID()
     await sql`insert into ${sql.id(schema, 'users')}

@@ -1,5 +1,4 @@
 import { sql } from 'kysely'
-import { Migrator } from 'kysely/migration'
 import t from 'tap'
 import {
   canonicalEmail,
@@ -12,15 +11,12 @@ import {
   findUserByEmail,
   findUserById,
   issueOneTimeToken,
-  MIGRATION_LOCK_TABLE,
-  MIGRATION_TABLE,
   MigrationFailed,
   migrateToLatest,
-  migrationProvider,
   updatePasswordHash,
 } from '../src/index.js'
 import { forEachDialect } from '../src/testing/index.js'
-import { fakeHash, newUser } from './helpers.js'
+import { fakeHash, migratorFor, newUser } from './helpers.js'
 
 // SQL metacharacters and friends, for every text field.
 const NASTY = [
@@ -259,13 +255,7 @@ t.test('canonicalEmail: the rule, and a fixed point', async (t) => {
 forEachDialect(
   t,
   async (t, { db, schema }) => {
-    const migrator = new Migrator({
-      db,
-      provider: migrationProvider,
-      migrationTableSchema: schema,
-      migrationTableName: MIGRATION_TABLE,
-      migrationLockTableName: MIGRATION_LOCK_TABLE,
-    })
+    const migrator = migratorFor(db, schema)
     const { error } = await migrator.migrateTo('2026_11_25_000005_create_rate_limits')
     t.equal(error, undefined, 'migrated to the schema before canonical emails')
     const emails = [

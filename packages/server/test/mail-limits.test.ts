@@ -1,5 +1,6 @@
 // SPEC §9: "requests are rate limited per address and per IP". Every lifecycle request
 // passes the per-IP limit (here 3 a minute), and a burst cannot mail past it.
+import type { Database } from '@breakwater/db'
 import { forEachDialect } from '@breakwater/db/testing'
 import t, { type Test } from 'tap'
 import { Client, PASSWORD, registerBearer, startServer, uniqueEmail } from './helpers.js'
@@ -9,17 +10,23 @@ const NEW_PASSWORD = 'an even sturdier passphrase 43'
 const WELL_FORMED_TOKEN = 'A'.repeat(43)
 const IP_LIMIT = 3
 
+/** A server whose per-IP limit is IP_LIMIT a minute, mailing a loopback SMTP server. */
+async function limitedServer(t: Test, database: Database) {
+  const smtp = await startSmtpServer()
+  t.teardown(smtp.close)
+  const server = await startServer(
+    database,
+    { loginIpLimit: `${IP_LIMIT}/1m`, mailLimit: '100/15m', mail: { smtpUrl: smtp.url } },
+    undefined,
+    { trustProxy: true },
+  )
+  t.teardown(server.close)
+  return { smtp, server }
+}
+
 t.test('the per-IP limit refuses every lifecycle request past it, with Retry-After', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const smtp = await startSmtpServer()
-    t.teardown(smtp.close)
-    const server = await startServer(
-      database,
-      { loginIpLimit: `${IP_LIMIT}/1m`, mailLimit: '100/15m', mail: { smtpUrl: smtp.url } },
-      undefined,
-      { trustProxy: true },
-    )
-    t.teardown(server.close)
+    const { server } = await limitedServer(t, database)
     const owner = await registerBearer(server.url, uniqueEmail('limited').toLowerCase())
     const { email } = owner
     // Each procedure from its own address, so each meets the limit afresh.
@@ -56,15 +63,7 @@ t.test('the per-IP limit refuses every lifecycle request past it, with Retry-Aft
 
 t.test('a concurrent burst mails no more than the per-IP limit lets through', (t) =>
   forEachDialect<Test>(t, async (t, database) => {
-    const smtp = await startSmtpServer()
-    t.teardown(smtp.close)
-    const server = await startServer(
-      database,
-      { loginIpLimit: `${IP_LIMIT}/1m`, mailLimit: '100/15m', mail: { smtpUrl: smtp.url } },
-      undefined,
-      { trustProxy: true },
-    )
-    t.teardown(server.close)
+    const { smtp, server } = await limitedServer(t, database)
     const owner = await registerBearer(server.url, uniqueEmail('burst').toLowerCase())
     let mails = 0
     for (const [index, [name, input, client]] of (
