@@ -118,6 +118,11 @@ export function claimsOf(token: string): { sid: string; sub: string; exp: number
   return decodePart(token, 1) as { sid: string; sub: string; exp: number; iat: number }
 }
 
+/** A call a loaded server shed (its pool gave up waiting): the client tries it again later. */
+export function isShed(reply: Reply): boolean {
+  return reply.status === 503 && reply.reason === 'DB_UNAVAILABLE'
+}
+
 /**
  * Whether `reply` refused `accessToken` only because it expired on its way: `TOKEN_EXPIRED`
  * for a token that has expired by this clock too (the instances on loopback share it).
