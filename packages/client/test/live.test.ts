@@ -102,11 +102,14 @@ t.test(
       const other = await otherDevice(server.url, email)
       const sentBefore = tab.browser.sent.length
 
-      // From the moment the other device asks (the end commits, then the feed carries it).
-      const asked = performance.now()
+      // From the end's own answer: by then it has committed, and what follows is the
+      // feed and the stream. (A password change hashes twice at the lowest priority first,
+      // which on a busy machine takes seconds that are not the push's.) Negative: the tab
+      // heard before the other device had its answer.
       await end(other, login.session.id)
+      const answered = performance.now()
       await until(`${name}: the tab hears`, () => tab.expired.length > 0, 3000)
-      lags.push(tab.expiredAt[0]! - asked)
+      lags.push(tab.expiredAt[0]! - answered)
       t.same(tab.expired, [{ reason: 'SESSION_REVOKED', revocation }], `${name}: says why`)
       t.equal(tab.auth.state, 'signed-out')
       t.same(
@@ -128,7 +131,7 @@ t.test(
     const worst = Math.max(...lags)
     t.ok(worst < 3000, `every end reached the client within 3 s (worst ${worst.toFixed(0)} ms)`)
     t.comment(
-      `end asked elsewhere → onSessionExpired: ${lags.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+      `end answered elsewhere → onSessionExpired: ${lags.map((ms) => ms.toFixed(0)).join(', ')} ms`,
     )
   },
 )
