@@ -79,22 +79,42 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}${counter}.${process.pid}.${Date.now().toString(36)}@example.com`
 }
 
-/** Registers a new user in bearer transport on `url`; throws unless it worked. */
-export async function register(url: string, email = uniqueEmail()): Promise<AuthResult> {
-  const reply = await call<AuthResult>(url, 'mutation', 'auth.register', {
+/** Signs up on `url` in bearer transport: the answer as it came. */
+export function signUp(url: string, email: string): Promise<Reply<AuthResult>> {
+  return call<AuthResult>(url, 'mutation', 'auth.register', {
     input: { email, password: PASSWORD, transport: 'bearer' },
   })
-  if (reply.status !== 200) throw new Error(`register on ${url}: ${reply.status} ${reply.reason}`)
-  return reply.data
 }
 
-/** Signs in in bearer transport on `url`; throws unless it worked. */
-export async function login(url: string, email: string): Promise<AuthResult> {
-  const reply = await call<AuthResult>(url, 'mutation', 'auth.login', {
+/** Signs in on `url` in bearer transport: the answer as it came. */
+export function signIn(url: string, email: string): Promise<Reply<AuthResult>> {
+  return call<AuthResult>(url, 'mutation', 'auth.login', {
     input: { email, password: PASSWORD, transport: 'bearer' },
   })
-  if (reply.status !== 200) throw new Error(`login on ${url}: ${reply.status} ${reply.reason}`)
-  return reply.data
+}
+
+/**
+ * The data of a set-up call that must work. A call a loaded server sheds is tried again
+ * (3 attempts, as a client would), since shedding is a right answer and the step is not
+ * what a test measures; any other answer but 200 throws.
+ */
+export async function served<T>(what: string, attempt: () => Promise<Reply<T>>): Promise<T> {
+  for (let n = 1; ; n++) {
+    const reply = await attempt()
+    if (reply.status === 200) return reply.data
+    if (!isShed(reply) || n === 3) throw new Error(`${what}: ${reply.status} ${reply.reason}`)
+    await sleep(200 * n)
+  }
+}
+
+/** Registers a new user in bearer transport on `url` ({@link served}). */
+export function register(url: string, email = uniqueEmail()): Promise<AuthResult> {
+  return served(`register on ${url}`, () => signUp(url, email))
+}
+
+/** Signs in in bearer transport on `url` ({@link served}). */
+export function login(url: string, email: string): Promise<AuthResult> {
+  return served(`login on ${url}`, () => signIn(url, email))
 }
 
 /** Rotates a refresh token on `url` (bearer transport). */
@@ -117,6 +137,15 @@ export function kidOf(token: string): string {
 export function claimsOf(token: string): { sid: string; sub: string; exp: number; iat: number } {
   return decodePart(token, 1) as { sid: string; sub: string; exp: number; iat: number }
 }
+
+/**
+ * The share of calls a test lets a loaded server answer with "try again" (shed, or a token
+ * that expired in flight). Both are right answers; CI has seen 0.4 % and 4.5 % beside the
+ * other suites on two cores. A server answering more than one call in five so is not
+ * coping (a leaked pool sheds nearly every call); below that it is speed, which
+ * `pnpm bench` measures, not the tests.
+ */
+export const MAX_RETRIED = 0.2
 
 /** A call a loaded server shed (its pool gave up waiting): the client tries it again later. */
 export function isShed(reply: Reply): boolean {

@@ -10,6 +10,7 @@ import {
   expiredInFlight,
   isShed,
   kidOf,
+  MAX_RETRIED,
   pick,
   publishedKids,
   refresh,
@@ -28,11 +29,6 @@ const ENV = {
   REFRESH_LIMIT: '100000/1m',
 }
 const LOAD_CLIENTS = 6
-// Calls a client must try again (shed, or a token expired in flight) are what a loaded
-// server rightly gives; a server answering more than one in five so is not coping (a
-// leaked pool sheds nearly every call). How many of them a busy machine sees is speed,
-// which `pnpm bench` measures, not this test.
-const MAX_RETRIED = 0.2
 // Instances re-read keys every 30 s (and on an unknown kid); this bounds the wait for all.
 const RELOAD_WAIT_MS = 45_000
 

@@ -19,13 +19,15 @@ import {
   claimsOf,
   expiredInFlight,
   isShed,
-  PASSWORD,
+  login,
+  MAX_RETRIED,
   pick,
-  type Reply,
   refresh,
+  register,
+  served,
+  signIn,
   sleep,
   startCluster,
-  uniqueEmail,
 } from '../src/index.js'
 
 const number = (name: string, fallback: number) => {
@@ -42,12 +44,6 @@ const REVOCATIONS_PER_S = number('CLUSTER_SOAK_REVOCATIONS', 50)
 const USERS = 20
 const REAL_LOGIN_EVERY = 10
 const MAX_GROWTH = 0.2
-// Calls a client must try again (shed with DB_UNAVAILABLE, or a token that expired in
-// flight) are what a loaded server rightly gives; CI has seen 0.4 % and 4.5 % beside the
-// other suites on two cores. A server answering more than one call in five so is not
-// coping (a leaked pool sheds nearly every call); how many a busy machine sees below that
-// is speed, which `pnpm bench` measures, not this soak.
-const MAX_RETRIED = 0.2
 
 // The file's budget grows with the soak (setup and teardown take one to two minutes,
 // more on a slow day: the budget guards against a hang, it does not time anything).
@@ -101,23 +97,6 @@ t.test(
         }
       }
     }
-    /**
-     * The set-up's own sign-ups, sign-ins and refreshes, tried again (3 attempts) when a
-     * loaded instance sheds one; any other answer but 200 fails the soak.
-     */
-    const served = async (what: string, attempt: () => Promise<Reply<AuthResult>>) => {
-      for (let n = 1; ; n++) {
-        const reply = await attempt()
-        if (reply.status === 200) return reply.data
-        if (!isShed(reply) || n === 3) throw new Error(`${what}: ${reply.status} ${reply.reason}`)
-        harnessRetries++
-        await sleep(200 * n)
-      }
-    }
-    const signIn = (email: string) =>
-      call<AuthResult>(pick(urls), 'mutation', 'auth.login', {
-        input: { email, password: PASSWORD, transport: 'bearer' },
-      })
     /** An inserted session, its tokens from an API refresh. */
     const insertedSession = async (userId: string): Promise<AuthResult> => {
       const refreshToken = await insertSession(userId)
@@ -126,16 +105,7 @@ t.test(
 
     const users: { id: string; email: string }[] = []
     for (let i = 0; i < USERS; i += 4) {
-      const made = await Promise.all(
-        Array.from({ length: 4 }, () => {
-          const email = uniqueEmail()
-          return served('register', () =>
-            call<AuthResult>(pick(urls), 'mutation', 'auth.register', {
-              input: { email, password: PASSWORD, transport: 'bearer' },
-            }),
-          )
-        }),
-      )
+      const made = await Promise.all(Array.from({ length: 4 }, () => register(pick(urls))))
       users.push(...made.map((result) => result.user!))
     }
     // The sessions, as the revocations below: one in REAL_LOGIN_EVERY signs in through the
@@ -148,7 +118,7 @@ t.test(
         ...(await Promise.all(
           Array.from({ length: batch }, (_, k) =>
             (from + k) % REAL_LOGIN_EVERY === 0
-              ? served('login', () => signIn(pick(users).email))
+              ? login(pick(urls), pick(users).email)
               : insertedSession(pick(users).id),
           ),
         )),
@@ -233,11 +203,12 @@ t.test(
       try {
         let reply: Awaited<ReturnType<typeof call>>
         if (n % REAL_LOGIN_EVERY === 0) {
-          const signedIn = await signIn(pick(users).email)
-          const session = signedIn.data
-          if (signedIn.status !== 200) reply = signedIn
-          else {
+          // Its answer counts as the revocation's when it is not 200 (shed, or a failure).
+          const signedIn = await signIn(pick(urls), pick(users).email)
+          reply = signedIn
+          if (signedIn.status === 200) {
             counts.logins++
+            const session = signedIn.data
             reply =
               n % (2 * REAL_LOGIN_EVERY) === 0
                 ? await call(pick(urls), 'mutation', 'auth.logout', {

@@ -9,6 +9,7 @@ import {
   serveBuiltApp,
   signIn,
   sleep,
+  UI_WAIT_MS,
 } from './support.js'
 
 // Issue #14: the pages behind mailed links, driven through a real SMTP server on loopback.
@@ -46,7 +47,7 @@ async function refusedSignIn(page: Page, email: string, password: string): Promi
   await page.getByTestId('password').fill(password)
   await page.getByTestId('sign-in').click()
   const error = page.getByTestId('sign-in-form').getByTestId('error')
-  await error.waitFor({ timeout: 30_000 })
+  await error.waitFor({ timeout: UI_WAIT_MS })
   return error.textContent()
 }
 
@@ -55,7 +56,7 @@ async function openLink(t: Test, link: URL, testid: string): Promise<void> {
   const token = link.searchParams.get('token') ?? ''
   const from = sent.length
   await page.goto(link.href)
-  await page.getByTestId(testid).waitFor({ timeout: 30_000 })
+  await page.getByTestId(testid).waitFor({ timeout: UI_WAIT_MS })
   t.equal(page.url(), `${origin}${link.pathname}`, 'the token is gone from the address bar')
   t.notMatch(
     await page.evaluate(() => JSON.stringify(history.state) + location.href),
@@ -116,13 +117,13 @@ t.test('forgot password, end to end through SMTP', async (t) => {
   await form
     .getByTestId('error')
     .filter({ hasText: /too weak/ })
-    .waitFor({ timeout: 30_000 })
+    .waitFor({ timeout: UI_WAIT_MS })
   t.pass('a weak password is refused')
 
   await page.getByTestId('new-password').fill(NEW_PASSWORD)
   await page.getByTestId('confirm-password').fill(NEW_PASSWORD)
   await page.getByTestId('reset-password').click()
-  await form.getByTestId('notice').waitFor({ timeout: 30_000 })
+  await form.getByTestId('notice').waitFor({ timeout: UI_WAIT_MS })
   t.match(await form.getByTestId('notice').textContent(), /password is changed/)
   t.equal(await page.getByTestId('new-password').isVisible(), false, 'the form is done')
 
@@ -138,7 +139,7 @@ t.test('forgot password, end to end through SMTP', async (t) => {
     await page.getByTestId('new-password').fill('yet another passphrase 3')
     await page.getByTestId('confirm-password').fill('yet another passphrase 3')
     await page.getByTestId('reset-password').click()
-    await form.getByTestId('request-new-link').waitFor({ timeout: 30_000 })
+    await form.getByTestId('request-new-link').waitFor({ timeout: UI_WAIT_MS })
     t.match(await form.getByTestId('error').textContent(), INVALID_LINK, 'used')
     t.equal(await page.getByTestId('new-password').isVisible(), false, 'no form for a dead link')
 
@@ -146,7 +147,7 @@ t.test('forgot password, end to end through SMTP', async (t) => {
     await page.getByTestId('new-password').fill('yet another passphrase 3')
     await page.getByTestId('confirm-password').fill('yet another passphrase 3')
     await page.getByTestId('reset-password').click()
-    await form.getByTestId('request-new-link').waitFor({ timeout: 30_000 })
+    await form.getByTestId('request-new-link').waitFor({ timeout: UI_WAIT_MS })
     t.match(await form.getByTestId('error').textContent(), INVALID_LINK, 'made up')
 
     // Malformed tokens never reach a lookup (the server's input check): same words.
@@ -164,14 +165,16 @@ t.test('forgot password, end to end through SMTP', async (t) => {
 
 t.test('verifying the address from the signed-in page', async (t) => {
   await page.goto(origin)
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   const status = page.getByTestId('email-status')
   t.equal(await status.textContent(), 'Not verified')
   await page.getByTestId('send-verification').click()
   await page.getByTestId('verify-email-form').getByTestId('notice').waitFor()
 
   await openLink(t, linkIn(await smtp.next(email), 'verify-email'), 'link-page')
-  await page.locator('[data-testid="link-page"][data-state="done"]').waitFor({ timeout: 30_000 })
+  await page
+    .locator('[data-testid="link-page"][data-state="done"]')
+    .waitFor({ timeout: UI_WAIT_MS })
   t.match(await page.getByTestId('link-page').textContent(), /is verified/)
   await page.getByTestId('continue').click()
   await page.locator('[data-testid="email-status"][data-verified="true"]').waitFor()
@@ -185,24 +188,26 @@ t.test('changing the address through the mailed link', async (t) => {
   await page.getByTestId('new-email').fill(next)
   await page.getByTestId('change-email-password').fill('not my passphrase at all')
   await page.getByTestId('change-email').click()
-  await card.getByTestId('error').waitFor({ timeout: 30_000 })
+  await card.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.equal(await card.getByTestId('error').textContent(), 'The current password is wrong.')
 
   await page.getByTestId('new-email').fill(next)
   await page.getByTestId('change-email-password').fill(NEW_PASSWORD)
   await page.getByTestId('change-email').click()
-  await card.getByTestId('notice').waitFor({ timeout: 30_000 })
+  await card.getByTestId('notice').waitFor({ timeout: UI_WAIT_MS })
   t.match(await card.getByTestId('notice').textContent(), /changes when you open it/)
   t.equal(await page.getByTestId('me-email').textContent(), email, 'not changed yet')
 
   const notice = await smtp.next(email)
   t.match(notice.text, next, 'the old address is told where the account is moving')
   await openLink(t, linkIn(await smtp.next(next), 'confirm-email-change'), 'link-page')
-  await page.locator('[data-testid="link-page"][data-state="done"]').waitFor({ timeout: 30_000 })
+  await page
+    .locator('[data-testid="link-page"][data-state="done"]')
+    .waitFor({ timeout: UI_WAIT_MS })
   t.match(await page.getByTestId('link-page').textContent(), /is changed/)
 
   await page.getByTestId('continue').click()
-  await page.getByTestId('me-email').filter({ hasText: next }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').filter({ hasText: next }).waitFor({ timeout: UI_WAIT_MS })
   t.pass('the signed-in page shows the new address')
   email = next
 })
@@ -216,12 +221,12 @@ t.test('deleting the account', async (t) => {
   await page.getByTestId('delete-confirm').check()
   await page.getByTestId('delete-password').fill('not my passphrase at all')
   await page.getByTestId('delete-account').click()
-  await form.getByTestId('error').filter({ hasText: 'wrong' }).waitFor({ timeout: 30_000 })
+  await form.getByTestId('error').filter({ hasText: 'wrong' }).waitFor({ timeout: UI_WAIT_MS })
   t.equal(await form.getByTestId('error').textContent(), 'The current password is wrong.')
 
   await page.getByTestId('delete-password').fill(NEW_PASSWORD)
   await page.getByTestId('delete-account').click()
-  await page.getByTestId('sign-in-form').waitFor({ timeout: 30_000 })
+  await page.getByTestId('sign-in-form').waitFor({ timeout: UI_WAIT_MS })
   t.match(await page.getByTestId('notice').textContent(), /account was deleted/)
   t.same(
     (await context.cookies()).map((cookie) => cookie.name),
@@ -251,12 +256,12 @@ t.test('signing in with a mailed code, and staying signed in', async (t) => {
   const wrong = code === '000000' ? '111111' : '000000'
   await page.getByTestId('code').fill(wrong)
   await page.getByTestId('sign-in-with-code').click()
-  await form.getByTestId('error').waitFor({ timeout: 30_000 })
+  await form.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.match(await form.getByTestId('error').textContent(), /code is wrong/)
 
   await page.getByTestId('code').fill(code)
   await page.getByTestId('sign-in-with-code').click()
-  await page.getByTestId('me-email').filter({ hasText: address }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').filter({ hasText: address }).waitFor({ timeout: UI_WAIT_MS })
   t.equal(new URL(page.url()).pathname, '/', 'back at the app')
 
   // The client renews the 3 s access token of a code sign-in like a password one's,

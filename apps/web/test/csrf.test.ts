@@ -9,6 +9,7 @@ import {
   serveBuiltApp,
   signIn,
   sleep,
+  UI_WAIT_MS,
 } from './support.js'
 
 const server = await serveBuiltApp(t, { ACCESS_TOKEN_TTL: '30s' })
@@ -143,7 +144,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
       for (const line of results) t.notMatch(line, /: (cors|basic) 200/, `not accepted: ${line}`)
       continue
     }
-    await attack.waitForURL(`${target}/trpc/**`, { timeout: 30_000 })
+    await attack.waitForURL(`${target}/trpc/**`, { timeout: UI_WAIT_MS })
     await attack.waitForLoadState()
   }
   t.comment(`forms reached the server as: ${seen.join(', ')}`)
@@ -161,7 +162,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
   await app.reload()
   const signedIn = await app
     .getByTestId('me-email')
-    .waitFor({ timeout: 30_000 })
+    .waitFor({ timeout: UI_WAIT_MS })
     .then(
       () => true,
       () => false,
@@ -170,7 +171,7 @@ async function attackVictim(t: Test, paths: string[]): Promise<void> {
   if (!signedIn) return
   t.equal(await app.getByTestId('me-email').textContent(), email, 'as the victim')
   // The session list renders after auth.me answers: wait for it before counting.
-  await app.getByTestId('session-row').first().waitFor({ timeout: 30_000 })
+  await app.getByTestId('session-row').first().waitFor({ timeout: UI_WAIT_MS })
   t.equal(await app.getByTestId('session-row').count(), 1, 'the session was not revoked')
 
   // And the password is unchanged: the victim's still signs in elsewhere.

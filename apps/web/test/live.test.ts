@@ -9,6 +9,7 @@ import {
   signIn,
   sleep,
   startServer,
+  UI_WAIT_MS,
 } from './support.js'
 
 // Issue #13: no periodic calls. The session's end comes from the client's one
@@ -88,7 +89,7 @@ t.test('a signed-out first visit makes no auth.refresh call', async (t) => {
   const page = await context.newPage()
   const seen = record(page)
   await page.goto(server.origin)
-  await page.getByTestId('sign-in').waitFor({ timeout: 30_000 })
+  await page.getByTestId('sign-in').waitFor({ timeout: UI_WAIT_MS })
   await sleep(1000)
   const trpc = seen.calls.filter((path) => path.startsWith('/trpc/'))
   t.comment(`calls on a first visit: ${JSON.stringify(trpc)}`)
@@ -117,7 +118,7 @@ t.test(
     const second = await context.newPage()
     const secondSeen = record(second)
     await second.goto(server.origin)
-    await second.getByTestId('me-email').waitFor({ timeout: 30_000 })
+    await second.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
     for (const page of [first, second]) await page.getByTestId('session-row').first().waitFor()
     t.ok(await until(() => watches.length > 0, 5000), 'the live stream opened')
     await sleep(500) // let the last answers of the sign-in land
@@ -159,7 +160,7 @@ t.test(
     const other = await theirs.newPage()
     await other.goto(server.origin)
     await signIn(other, email, 'sign-in')
-    await other.getByTestId('revoke-session').waitFor({ timeout: 30_000 })
+    await other.getByTestId('revoke-session').waitFor({ timeout: UI_WAIT_MS })
     t.equal(await other.getByTestId('revoke-session').count(), 1, 'the first session is revocable')
 
     const stillSamePage = await mark(victim)
@@ -180,7 +181,10 @@ t.test(
     t.equal(navigated(), 0, 'no navigation')
     t.equal(await victim.getByTestId('me-email').count(), 0, 'nothing of the signed-in page left')
     // The other device's list refetches after its revoke answered; wait for that, bounded.
-    await other.getByTestId('session-row').nth(1).waitFor({ state: 'detached', timeout: 30_000 })
+    await other
+      .getByTestId('session-row')
+      .nth(1)
+      .waitFor({ state: 'detached', timeout: UI_WAIT_MS })
     t.equal(
       await other.getByTestId('session-row').count(),
       1,
@@ -198,7 +202,7 @@ t.test('two tabs after expiry make one refresh', async (t) => {
   await signIn(first, email, 'sign-up')
   const second = await context.newPage()
   await second.goto(shortLived.origin)
-  await second.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await second.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   for (const page of [first, second]) await page.getByTestId('session-row').first().waitFor()
 
   const refreshes = new RefreshCounter(context)
@@ -230,7 +234,7 @@ t.test('sign-out everywhere ends every tab at once', async (t) => {
   await signIn(first, email, 'sign-up')
   const second = await mine.newPage()
   await second.goto(server.origin)
-  await second.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await second.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   const elsewhere = await theirs.newPage()
   await elsewhere.goto(server.origin)
   await signIn(elsewhere, email, 'sign-in')

@@ -12,6 +12,7 @@ import {
   signIn,
   sleep,
   startServer,
+  UI_WAIT_MS,
 } from './support.js'
 
 // Passkeys (SPEC §10) in a real Chromium, with the DevTools virtual
@@ -26,7 +27,7 @@ import {
 
 /** The step-up window of the second server: short, so the dialog shows within a test. */
 const STEP_UP_S = 4
-const WAIT = { timeout: 30_000 }
+const WAIT = { timeout: UI_WAIT_MS }
 
 /** A credential as the DevTools WebAuthn domain hands it out (and takes it back). */
 interface VirtualCredential {

@@ -13,6 +13,7 @@ import {
   signIn,
   sleep,
   startServer,
+  UI_WAIT_MS,
 } from './support.js'
 
 // SPEC §10 in the browser: an authenticator app (TOTP) set up through the
@@ -26,7 +27,7 @@ const NEW_PASSWORD = 'a different passphrase 77'
 const jsQR = jsqr.default
 
 /** RFC 6238 as the server runs it (SPEC §10): 30-second steps, 6 digits, ±1 step. */
-const STEP_MS = 30_000
+const STEP_MS = UI_WAIT_MS
 /** A code must still be in the server's window when it gets there: this much for the trip. */
 const SLACK_MS = 2000
 
@@ -99,7 +100,7 @@ async function startSignIn(page: Page, email: string, password = PASSWORD): Prom
 
 async function signOut(page: Page): Promise<void> {
   await page.getByTestId('sign-out').click()
-  await page.getByTestId('sign-in').waitFor({ timeout: 30_000 })
+  await page.getByTestId('sign-in').waitFor({ timeout: UI_WAIT_MS })
 }
 
 // Build and browser start together; then both servers on the one build.
@@ -134,7 +135,7 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
 
   // Set up: the QR code, drawn in the page, holds the same key as the text beside it.
   await card.getByTestId('totp-setup').click()
-  await card.getByTestId('totp-qr').waitFor({ timeout: 30_000 })
+  await card.getByTestId('totp-qr').waitFor({ timeout: UI_WAIT_MS })
   const secret = ((await card.getByTestId('totp-secret').textContent()) ?? '').replace(/\s+/g, '')
   t.match(secret, /^[A-Z2-7]{32}$/, 'the key is shown for typing in: 160 bits in base32')
   const uri = (await card.getByTestId('totp-uri').getAttribute('href')) ?? ''
@@ -148,12 +149,12 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   const app = new Authenticator(secret)
   await card.getByTestId('totp-code').fill(app.wrong())
   await card.getByTestId('totp-confirm').click()
-  await cardError.waitFor({ timeout: 30_000 })
+  await cardError.waitFor({ timeout: UI_WAIT_MS })
   t.match(await cardError.textContent(), /wrong or was used/, 'a wrong code does not turn it on')
   await card.getByTestId('totp-code').fill(await app.next())
   await card.getByTestId('totp-confirm').click()
   const codeList = card.getByTestId('recovery-codes')
-  await codeList.locator('li').first().waitFor({ timeout: 30_000 })
+  await codeList.locator('li').first().waitFor({ timeout: UI_WAIT_MS })
   const recoveryCodes = (await codeList.locator('li').allTextContents()).map((code) => code.trim())
   t.equal(recoveryCodes.length, 10, '10 recovery codes are shown')
   t.equal(new Set(recoveryCodes).size, 10, 'all different')
@@ -171,42 +172,42 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   await signOut(page)
   await startSignIn(page, email)
   const secondFactor = page.getByTestId('second-factor-form')
-  await secondFactor.waitFor({ timeout: 30_000 })
+  await secondFactor.waitFor({ timeout: UI_WAIT_MS })
   t.equal(await page.getByTestId('me-email').count(), 0, 'the password alone does not sign in')
   await page.getByTestId('second-factor-code').fill(app.wrong())
   await page.getByTestId('verify-second-factor').click()
-  await secondFactor.getByTestId('error').waitFor({ timeout: 30_000 })
+  await secondFactor.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.match(await secondFactor.getByTestId('error').textContent(), /wrong/, 'a wrong code is refused')
   await page.getByTestId('second-factor-code').fill(await app.next())
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   t.pass('the current code signs in')
 
   // A recovery code instead, once each.
   await signOut(page)
   await startSignIn(page, email)
-  await secondFactor.waitFor({ timeout: 30_000 })
+  await secondFactor.waitFor({ timeout: UI_WAIT_MS })
   await page.getByTestId('use-recovery-code').check()
   await page.getByTestId('second-factor-code').fill(recoveryCodes[0]!)
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   t.pass('a recovery code signs in')
   await signOut(page)
   await startSignIn(page, email)
-  await secondFactor.waitFor({ timeout: 30_000 })
+  await secondFactor.waitFor({ timeout: UI_WAIT_MS })
   await page.getByTestId('use-recovery-code').check()
   await page.getByTestId('second-factor-code').fill(recoveryCodes[0]!)
   await page.getByTestId('verify-second-factor').click()
-  await secondFactor.getByTestId('error').waitFor({ timeout: 30_000 })
+  await secondFactor.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.pass('the same recovery code does not work twice')
   await page.getByTestId('second-factor-code').fill(recoveryCodes[1]!)
   await page.getByTestId('verify-second-factor').click()
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   t.pass('another one does')
 
   // A fresh page does not know the app is on: asking to set one up finds out.
   await card.getByTestId('totp-setup').click()
-  await card.getByTestId('totp-disable-form').waitFor({ state: 'visible', timeout: 30_000 })
+  await card.getByTestId('totp-disable-form').waitFor({ state: 'visible', timeout: UI_WAIT_MS })
   t.match(
     await cardNotice.textContent(),
     /already set up/,
@@ -214,11 +215,11 @@ t.test('an authenticator app: set up, second step, recovery codes, turned off', 
   )
   await card.getByTestId('totp-disable-code').fill(await app.next())
   await card.getByTestId('totp-disable').click()
-  await cardNotice.filter({ hasText: /turned off/ }).waitFor({ timeout: 30_000 })
+  await cardNotice.filter({ hasText: /turned off/ }).waitFor({ timeout: UI_WAIT_MS })
   t.ok(await card.getByTestId('totp-setup').isVisible(), 'turned off: set-up is offered again')
   await signOut(page)
   await startSignIn(page, email)
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   t.equal(await secondFactor.count(), 0, 'the password alone signs in again')
 })
 
@@ -240,11 +241,11 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   await page.getByTestId('current-password').fill(PASSWORD)
   await page.getByTestId('new-password').fill(NEW_PASSWORD)
   await page.getByTestId('change-password').click()
-  await dialog.waitFor({ state: 'visible', timeout: 30_000 })
+  await dialog.waitFor({ state: 'visible', timeout: UI_WAIT_MS })
   t.pass('an old proof of the password opens the dialog')
   await screenshot(page, 'reauth-dialog.png')
   await page.getByTestId('reauth-cancel').click()
-  await form.getByTestId('error').waitFor({ timeout: 30_000 })
+  await form.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.match(
     await form.getByTestId('error').textContent(),
     /confirm it is you/,
@@ -258,10 +259,10 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   )
 
   await page.getByTestId('change-password').click()
-  await dialog.waitFor({ state: 'visible', timeout: 30_000 })
+  await dialog.waitFor({ state: 'visible', timeout: UI_WAIT_MS })
   await page.getByTestId('reauth-password').fill('not the password at all')
   await page.getByTestId('reauth-submit').click()
-  await dialog.getByTestId('error').waitFor({ timeout: 30_000 })
+  await dialog.getByTestId('error').waitFor({ timeout: UI_WAIT_MS })
   t.match(
     await dialog.getByTestId('error').textContent(),
     /wrong/,
@@ -272,7 +273,7 @@ t.test('step-up: the re-authentication dialog, then the change goes through', as
   await form
     .getByTestId('notice')
     .filter({ hasText: /Password changed/ })
-    .waitFor({ timeout: 30_000 })
+    .waitFor({ timeout: UI_WAIT_MS })
   t.pass('the password confirmed, the change went through without retyping the form')
   t.equal(await dialog.count(), 0, 'the dialog closed')
   t.same(

@@ -12,6 +12,7 @@ import {
   signIn,
   sleep,
   sleepLid,
+  UI_WAIT_MS,
   visibleSecrets,
 } from './support.js'
 
@@ -124,7 +125,7 @@ t.test('after expiry, an action renews with exactly one refresh', async (t) => {
   const changed = page.waitForResponse(
     (response) =>
       new URL(response.url()).pathname === '/trpc/auth.changePassword' && response.status() === 200,
-    { timeout: 30_000 },
+    { timeout: UI_WAIT_MS },
   )
   await page.getByTestId('current-password').fill(PASSWORD)
   await page.getByTestId('new-password').fill('an even sturdier passphrase 43')
@@ -134,7 +135,7 @@ t.test('after expiry, an action renews with exactly one refresh', async (t) => {
   // lid shut the page never renews ahead, so on a loaded machine (two argon2 hashes in the
   // change) the list's refetch can meet the fresh 3 s token expired and rightly refresh again.
   const forTheAction = { count: refreshes.count, statuses: [...refreshes.statuses] }
-  await page.getByText('Password changed.').waitFor({ timeout: 30_000 })
+  await page.getByText('Password changed.').waitFor({ timeout: UI_WAIT_MS })
   t.equal(forTheAction.count, 1, 'one refresh on the wire')
   t.same(forTheAction.statuses, [200], 'and it succeeded')
   t.same(await cookieNames(context), ['bw_access', 'bw_refresh'], 'a fresh access cookie')
@@ -156,7 +157,7 @@ t.test('after expiry, a reload renews with exactly one refresh', async (t) => {
   t.ok(await accessTokenExpired(context), 'the access cookie is still sent; its token has expired')
   const refreshes = new RefreshCounter(page)
   await page.reload()
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
   t.equal(await page.getByTestId('me-email').textContent(), email, 'signed in after the reload')
   await page.getByTestId('session-row').first().waitFor()
   t.equal(refreshes.count, 1, 'one refresh on the wire')

@@ -1,6 +1,14 @@
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { guardNetwork, launchBrowser, newEmail, serveBuiltApp, signIn, sleep } from './support.js'
+import {
+  guardNetwork,
+  launchBrowser,
+  newEmail,
+  serveBuiltApp,
+  signIn,
+  sleep,
+  UI_WAIT_MS,
+} from './support.js'
 
 const server = await serveBuiltApp(t, { ACCESS_TOKEN_TTL: '3s', CLOCK_LEEWAY: '0s' })
 const browser = await launchBrowser()
@@ -37,7 +45,7 @@ t.test('revoking this session from another browser signs it out within seconds',
   t.equal(await other.getByTestId('revoke-session').count(), 1, 'the other one is revocable')
   // No poll: the victim's list learns of the second session when its window is focused again.
   await victim.evaluate(() => window.dispatchEvent(new Event('focus')))
-  await victim.getByTestId('revoke-session').waitFor({ timeout: 30_000 })
+  await victim.getByTestId('revoke-session').waitFor({ timeout: UI_WAIT_MS })
   await other.getByTestId('revoke-session').click()
   const took = await signedOutWithin(victim, 6000)
   t.ok(took < 6000, `signed out ${took} ms after the revocation`)

@@ -17,6 +17,13 @@ const EXIT_WITH_PARENT = fileURLToPath(
 export const ARTIFACTS = path.join(WEB_ROOT, 'test-artifacts')
 export const PASSWORD = 'a sturdy passphrase 42'
 
+/**
+ * How long a test waits for the page to show something when the wait is not what the test
+ * measures (the speed bounds have their own, shorter waits): long enough for a machine
+ * whose cores other suites keep busy.
+ */
+export const UI_WAIT_MS = 30_000
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 let unique = 0
@@ -255,7 +262,7 @@ export async function signIn(
   await page.getByTestId('email').fill(email)
   await page.getByTestId('password').fill(password)
   await page.getByTestId(mode).click()
-  await page.getByTestId('me-email').waitFor({ timeout: 30_000 })
+  await page.getByTestId('me-email').waitFor({ timeout: UI_WAIT_MS })
 }
 
 /**
